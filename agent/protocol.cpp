@@ -1,0 +1,260 @@
+#include "agent/protocol.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "core/clock.hpp"
+#include "core/fs.hpp"
+#include "counters/counters.hpp"
+#include "workloads/registry.hpp"
+
+namespace vbench {
+
+nlohmann::json agent_identity() {
+  utsname u{};
+  uname(&u);
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  return {{"version", VBENCH_VERSION},
+          {"git_commit", VBENCH_GIT_COMMIT},
+          {"pid", ::getpid()},
+          {"hostname", host},
+          {"kernel", std::string(u.release)},
+          {"machine", std::string(u.machine)},
+          {"cpus", static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN))}};
+}
+
+Sample run_workload_here(const RunRequest& req, const std::atomic<bool>* stop) {
+  Sample s;
+  s.workload = req.workload;
+  s.started_at = utc_timestamp(true);
+  const uint64_t t0 = now_ns();
+  auto fail = [&](const std::string& msg) {
+    s.ok = false;
+    s.error = msg;
+    s.wall_s = static_cast<double>(now_ns() - t0) / 1e9;
+    return s;
+  };
+  const WorkloadDef* def = find_workload(req.workload);
+  if (!def) return fail(fmt::format("unknown workload `{}`", req.workload));
+  if (!req.params.is_object()) return fail("`params` must be an object");
+  std::map<std::string, nlohmann::json> given;
+  for (const auto& [k, v] : req.params.items()) given[k] = v;
+  auto params = resolve_params(*def, given);
+  if (!params) return fail(params.error().message);
+  s.params = params->json();
+  if (def->needs_scratch && req.scratch.empty())
+    return fail(fmt::format("{} needs a scratch directory (--scratch)", def->name));
+  if (def->needs_peer && req.peer.empty())
+    return fail(fmt::format("{} needs a network peer (--peer HOST:PORT)", def->name));
+
+  auto counters = RegionCounters::create(req.counters);
+  if (!counters) return fail(counters.error().message);
+  WorkloadContext ctx;
+  ctx.params = *params;
+  ctx.scratch_dir = req.scratch;
+  ctx.peer = req.peer;
+  ctx.online_cpus = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
+  ctx.region = counters->get();
+  ctx.stop = stop;
+  auto out = def->run(ctx);
+  s.wall_s = static_cast<double>(now_ns() - t0) / 1e9;
+  s.counters = (*counters)->readings();
+  if (!out) return fail(out.error().message);
+  s.metrics = std::move(out->metrics);
+  s.histograms = std::move(out->histograms);
+  return s;
+}
+
+namespace {
+
+std::string describe_status(int status) {
+  if (WIFSIGNALED(status)) {
+    int sig = WTERMSIG(status);
+    std::string why = fmt::format("workload process killed by signal {} ({})", sig, strsignal(sig));
+    if (sig == SIGKILL) why += "; out of memory or a memory limit is the usual cause";
+    return why;
+  }
+  return fmt::format("workload process exited with status {} without a result", WEXITSTATUS(status));
+}
+
+}  // namespace
+
+Sample run_workload_isolated(const RunRequest& req, const std::atomic<bool>* stop) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) {
+    Sample s;
+    s.workload = req.workload;
+    s.ok = false;
+    s.error = sys_error("pipe").message;
+    return s;
+  }
+  const uint64_t t0 = now_ns();
+  pid_t pid = fork();
+  if (pid == 0) {
+    ::close(fds[0]);
+    // Die with the agent: a workload must never outlive the one who asked.
+    Sample s = run_workload_here(req, nullptr);
+    std::string line = to_json(s).dump();
+    (void)write_all(fds[1], line.data(), line.size());
+    _exit(0);
+  }
+  ::close(fds[1]);
+  UniqueFd rd(fds[0]);
+  Sample failed;
+  failed.workload = req.workload;
+  failed.ok = false;
+  if (pid < 0) {
+    failed.error = sys_error("fork").message;
+    return failed;
+  }
+  std::string data;
+  char buf[65536];
+  bool timed_out = false, interrupted = false;
+  for (;;) {
+    pollfd p{rd.get(), POLLIN, 0};
+    int rc = poll(&p, 1, 100);
+    if (rc < 0 && errno != EINTR) break;
+    if (stop && stop->load()) {
+      interrupted = true;
+      break;
+    }
+    if (req.timeout_s > 0 && static_cast<double>(now_ns() - t0) / 1e9 > req.timeout_s) {
+      timed_out = true;
+      break;
+    }
+    if (rc <= 0) continue;
+    ssize_t n = ::read(rd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    data.append(buf, static_cast<size_t>(n));
+    if (data.size() > kMaxProtocolLine) break;
+  }
+  if (timed_out || interrupted) ::kill(pid, SIGKILL);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  failed.wall_s = static_cast<double>(now_ns() - t0) / 1e9;
+  if (timed_out) {
+    failed.error = fmt::format("workload timed out after {:.0f} s", req.timeout_s);
+    return failed;
+  }
+  if (interrupted) {
+    failed.error = "interrupted";
+    return failed;
+  }
+  if (data.empty()) {
+    failed.error = describe_status(status);
+    return failed;
+  }
+  auto j = nlohmann::json::parse(data, nullptr, false);
+  if (j.is_discarded()) {
+    failed.error = "workload process wrote a malformed result";
+    return failed;
+  }
+  auto s = sample_from_json(j);
+  if (!s) {
+    failed.error = s.error().message;
+    return failed;
+  }
+  return std::move(*s);
+}
+
+std::string handle_request_line(const std::string& line, bool* shutdown) {
+  nlohmann::json reply;
+  auto j = nlohmann::json::parse(line, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    reply = {{"id", nullptr}, {"ok", false}, {"error", "malformed request: not a JSON object"}};
+    return reply.dump();
+  }
+  reply["id"] = j.contains("id") ? j["id"] : nlohmann::json(nullptr);
+  if (!j.contains("op") || !j["op"].is_string()) {
+    reply["ok"] = false;
+    reply["error"] = "malformed request: missing string field `op`";
+    return reply.dump();
+  }
+  const std::string op = j["op"];
+  if (op == "hello") {
+    reply["ok"] = true;
+    reply["agent"] = agent_identity();
+  } else if (op == "list") {
+    reply["ok"] = true;
+    auto& ws = reply["workloads"] = nlohmann::json::array();
+    for (const auto& w : all_workloads()) ws.push_back(w.name);
+  } else if (op == "shutdown") {
+    reply["ok"] = true;
+    *shutdown = true;
+  } else if (op == "run") {
+    RunRequest req;
+    auto str = [&](const char* k, std::string& dst) -> bool {
+      if (!j.contains(k)) return true;
+      if (!j[k].is_string()) return false;
+      dst = j[k];
+      return true;
+    };
+    bool good = str("workload", req.workload) && str("scratch", req.scratch) && str("peer", req.peer);
+    if (j.contains("params")) req.params = j["params"];
+    if (j.contains("timeout_s") && j["timeout_s"].is_number()) req.timeout_s = j["timeout_s"];
+    if (j.contains("counters")) {
+      if (!j["counters"].is_array()) good = false;
+      else
+        for (const auto& c : j["counters"]) {
+          if (!c.is_string()) good = false;
+          else req.counters.push_back(c);
+        }
+    }
+    if (!good || req.workload.empty()) {
+      reply["ok"] = false;
+      reply["error"] = "malformed run request: `workload` (string) required; `scratch`, `peer` strings; "
+                       "`counters` array of strings";
+    } else {
+      reply["ok"] = true;
+      reply["sample"] = to_json(run_workload_isolated(req, nullptr));
+    }
+  } else {
+    reply["ok"] = false;
+    reply["error"] = fmt::format("unknown op `{}` (hello, run, list, shutdown)", op);
+  }
+  return reply.dump();
+}
+
+int serve_protocol(int in_fd, int out_fd) {
+  std::string buf;
+  char chunk[65536];
+  bool shutdown = false, discarding = false;
+  while (!shutdown) {
+    ssize_t n = ::read(in_fd, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    buf.append(chunk, static_cast<size_t>(n));
+    size_t nl;
+    while (!shutdown && (nl = buf.find('\n')) != std::string::npos) {
+      std::string line = buf.substr(0, nl);
+      buf.erase(0, nl + 1);
+      if (discarding) {  // tail of an over-long line
+        discarding = false;
+        continue;
+      }
+      if (line.empty() || line == "\r") continue;
+      std::string reply = handle_request_line(line, &shutdown) + "\n";
+      if (!write_all(out_fd, reply.data(), reply.size())) return 1;
+    }
+    if (buf.size() > kMaxProtocolLine) {
+      buf.clear();
+      discarding = true;
+      std::string reply = nlohmann::json{{"id", nullptr}, {"ok", false},
+                                         {"error", fmt::format("request line longer than {} bytes", kMaxProtocolLine)}}
+                              .dump() + "\n";
+      if (!write_all(out_fd, reply.data(), reply.size())) return 1;
+    }
+  }
+  return 0;
+}
+
+}  // namespace vbench

@@ -1,0 +1,52 @@
+#pragma once
+// The agent protocol: newline-delimited JSON over any byte stream (pipe,
+// socketpair, virtio-serial port). One request per line, one reply per line.
+//
+//   {"id":1,"op":"hello"}
+//     -> {"id":1,"ok":true,"agent":{"version":..,"pid":..,"hostname":..,"kernel":..,"cpus":..}}
+//   {"id":2,"op":"run","workload":"cpu.int","params":{"threads":1},
+//    "scratch":"/scratch","peer":"198.18.0.1:40000","counters":["task-clock"],"timeout_s":60}
+//     -> {"id":2,"ok":true,"sample":{...}}  or  {"id":2,"ok":false,"error":"..."}
+//   {"id":3,"op":"list"}      -> {"id":3,"ok":true,"workloads":[...]}
+//   {"id":4,"op":"shutdown"}  -> {"id":4,"ok":true}   (then the agent exits)
+//
+// A line longer than kMaxLine, or one that is not a JSON object, gets an
+// error reply (id null when it could not be read) and the agent keeps serving.
+#include <atomic>
+#include <cstddef>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
+#include "core/sample.hpp"
+
+namespace vbench {
+
+constexpr size_t kMaxProtocolLine = 16 * 1024 * 1024;
+
+struct RunRequest {
+  std::string workload;
+  nlohmann::json params = nlohmann::json::object();
+  std::string scratch;
+  std::string peer;
+  std::vector<std::string> counters;
+  double timeout_s = 0;  // 0 = none
+};
+
+// Runs one workload in a forked child (so that a crash or an OOM kill of the
+// workload is a failed sample, not a dead agent) and returns its sample.
+Sample run_workload_isolated(const RunRequest& req, const std::atomic<bool>* stop);
+// Runs one workload in this process (used by the child above and by tests).
+Sample run_workload_here(const RunRequest& req, const std::atomic<bool>* stop);
+
+// Serves the protocol on in_fd/out_fd until EOF or "shutdown". Returns 0.
+int serve_protocol(int in_fd, int out_fd);
+
+// Handles one request line and returns the reply line (without newline);
+// sets *shutdown when asked to stop.
+std::string handle_request_line(const std::string& line, bool* shutdown);
+
+nlohmann::json agent_identity();
+
+}  // namespace vbench

@@ -1,0 +1,5 @@
+#include <benchmark/benchmark.h>
+
+#include "core/histogram.hpp"
+
+BENCHMARK_MAIN();

@@ -1,0 +1,111 @@
+#include "core/workload.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/units.hpp"
+
+namespace vbench {
+
+const char* to_string(ParamType t) {
+  switch (t) {
+    case ParamType::Int: return "int";
+    case ParamType::Size: return "size";
+    case ParamType::Duration: return "duration";
+    case ParamType::Double: return "number";
+    case ParamType::Bool: return "bool";
+    case ParamType::String: return "string";
+  }
+  return "?";
+}
+
+void WorkloadOutput::add_latency(const std::string& prefix, Histogram h, const std::string& unit, double scale) {
+  const std::string p = prefix.empty() ? "lat_" : prefix + "_";
+  add(p + "p50", h.quantile(0.50) / scale, unit, Better::Lower);
+  add(p + "p90", h.quantile(0.90) / scale, unit, Better::Lower);
+  add(p + "p99", h.quantile(0.99) / scale, unit, Better::Lower);
+  add(p + "p99.9", h.quantile(0.999) / scale, unit, Better::Lower);
+  add(p + "max", static_cast<double>(h.max()) / scale, unit, Better::Lower);
+  histograms.emplace(prefix.empty() ? "latency" : prefix, std::move(h));
+}
+
+const ParamSpec* WorkloadDef::param(const std::string& n) const {
+  for (const auto& p : params)
+    if (p.name == n) return &p;
+  return nullptr;
+}
+
+Result<nlohmann::json> normalize_param(const ParamSpec& spec, const nlohmann::json& v) {
+  auto fail = [&](const std::string& why) {
+    return make_error("parameter `{}` ({}): {}", spec.name, to_string(spec.type), why);
+  };
+  if (v.is_string() && v.get<std::string>() == "auto") {
+    if (spec.allow_auto) return nlohmann::json("auto");
+    return fail("\"auto\" is not allowed here");
+  }
+  const std::string text = v.is_string() ? v.get<std::string>() : v.dump();
+  switch (spec.type) {
+    case ParamType::Int: {
+      if (v.is_number_integer()) return nlohmann::json(v.get<int64_t>());
+      if (!v.is_string()) return fail(fmt::format("expected an integer, got {}", text));
+      auto r = parse_int(text);
+      if (!r) return fail(r.error().message);
+      return nlohmann::json(*r);
+    }
+    case ParamType::Size: {
+      if (v.is_number_integer() && v.get<int64_t>() >= 0) return nlohmann::json(v.get<uint64_t>());
+      if (!v.is_string()) return fail(fmt::format("expected a size like \"4k\" or \"256MiB\", got {}", text));
+      auto r = parse_size(text);
+      if (!r) return fail(r.error().message);
+      return nlohmann::json(*r);
+    }
+    case ParamType::Duration: {
+      if (v.is_number()) return nlohmann::json(v.get<double>());
+      if (!v.is_string()) return fail(fmt::format("expected a duration like \"5s\" or \"200ms\", got {}", text));
+      auto r = parse_duration_s(text);
+      if (!r) return fail(r.error().message);
+      return nlohmann::json(*r);
+    }
+    case ParamType::Double: {
+      if (v.is_number()) return nlohmann::json(v.get<double>());
+      if (!v.is_string()) return fail(fmt::format("expected a number, got {}", text));
+      auto r = parse_double(text);
+      if (!r) return fail(r.error().message);
+      return nlohmann::json(*r);
+    }
+    case ParamType::Bool: {
+      if (v.is_boolean()) return v;
+      if (!v.is_string()) return fail(fmt::format("expected true or false, got {}", text));
+      auto r = parse_bool(text);
+      if (!r) return fail(r.error().message);
+      return nlohmann::json(*r);
+    }
+    case ParamType::String: {
+      if (!v.is_string()) return fail(fmt::format("expected a string, got {}", text));
+      if (!spec.choices.empty() && std::find(spec.choices.begin(), spec.choices.end(), text) == spec.choices.end())
+        return fail(fmt::format("`{}` is not one of: {}", text, fmt::join(spec.choices, ", ")));
+      return v;
+    }
+  }
+  return fail("unknown type");
+}
+
+Result<Params> resolve_params(const WorkloadDef& def, const std::map<std::string, nlohmann::json>& given) {
+  for (const auto& [k, v] : given)
+    if (!def.param(k)) {
+      std::vector<std::string> names;
+      for (const auto& p : def.params) names.push_back(p.name);
+      return make_error("workload `{}` has no parameter `{}` (it has: {})", def.name, k,
+                        names.empty() ? std::string("none") : fmt::format("{}", fmt::join(names, ", ")));
+    }
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& spec : def.params) {
+    auto it = given.find(spec.name);
+    auto r = normalize_param(spec, it != given.end() ? it->second : nlohmann::json(spec.default_value));
+    if (!r) return r.error().context(def.name);
+    out[spec.name] = *r;
+  }
+  return Params(std::move(out));
+}
+
+}  // namespace vbench

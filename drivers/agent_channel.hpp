@@ -1,0 +1,42 @@
+#pragma once
+// The harness side of the agent protocol over a pair of descriptors: send a
+// request line, wait (bounded) for its reply line, parse strictly. Everything
+// an agent sends is untrusted.
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
+#include "core/fs.hpp"
+#include "core/sample.hpp"
+#include "drivers/driver.hpp"
+
+namespace vbench {
+
+class AgentChannel {
+ public:
+  AgentChannel() = default;
+  AgentChannel(UniqueFd in, UniqueFd out) : in_(std::move(in)), out_(std::move(out)) {}
+  // For a single bidirectional descriptor (socketpair, unix socket, serial).
+  explicit AgentChannel(UniqueFd both);
+
+  // Sends {"op":"hello"} and waits for the reply; returns the agent identity.
+  Result<nlohmann::json> hello(double timeout_s);
+  // Runs a workload; a reply with ok=false becomes a failed Sample, not an error.
+  // Errors are channel failures (timeout, EOF, garbage).
+  Result<Sample> run(const WorkloadRequest& req, const std::string& scratch, const std::string& peer);
+  Status shutdown(double timeout_s);
+  // Sends a request object (an "id" is added) and returns the reply object.
+  Result<nlohmann::json> call(nlohmann::json request, double timeout_s);
+
+  int read_fd() const { return in_.get(); }
+
+ private:
+  Result<std::string> read_line(double timeout_s);
+  UniqueFd in_, out_;
+  int shared_fd_ = -1;  // when in_ and out_ are the same descriptor
+  uint64_t next_id_ = 1;
+  std::string buf_;
+};
+
+}  // namespace vbench

@@ -1,0 +1,122 @@
+#include "drivers/bare/bare.hpp"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/clock.hpp"
+#include "drivers/agent_channel.hpp"
+#include "drivers/cpuset.hpp"
+#include "workloads/net_peer.hpp"
+
+namespace vbench {
+namespace {
+
+class BareSession : public Session {
+ public:
+  BareSession(pid_t pid, AgentChannel ch, std::string scratch) : pid_(pid), ch_(std::move(ch)), scratch_(std::move(scratch)) {}
+  ~BareSession() override { (void)stop(); }
+
+  std::string label() const override { return "bare"; }
+  std::vector<Metric> lifecycle() const override { return lifecycle_; }
+
+  Result<Sample> run(const WorkloadRequest& req) override {
+    std::string peer;
+    if (req.needs_peer) {
+      if (peer_.pid() < 0) {
+        auto addr = peer_.start(agent_path_, "127.0.0.1:0");
+        if (!addr) return addr.error().context("bare");
+        peer_addr_ = *addr;
+      }
+      peer = peer_addr_;
+    }
+    auto s = ch_.run(req, scratch_, peer);
+    if (!s) return s.error().context("bare");
+    return s;
+  }
+
+  Status stop() override {
+    peer_.stop();
+    if (pid_ <= 0) return {};
+    (void)ch_.shutdown(5);
+    int status = 0;
+    const uint64_t deadline = now_ns() + 5'000'000'000ull;
+    while (waitpid(pid_, &status, WNOHANG) == 0) {
+      if (now_ns() > deadline) {
+        ::kill(pid_, SIGKILL);
+        waitpid(pid_, &status, 0);
+        break;
+      }
+      usleep(2000);
+    }
+    pid_ = -1;
+    return {};
+  }
+
+  Status handshake(double timeout_s, uint64_t t0) {
+    auto h = ch_.hello(timeout_s);
+    if (!h) return h.error();
+    lifecycle_.push_back(Metric{"start_s", static_cast<double>(now_ns() - t0) / 1e9, "s", Better::Lower});
+    return {};
+  }
+
+  std::string agent_path_;
+  std::vector<Metric> lifecycle_;
+
+ private:
+  pid_t pid_;
+  AgentChannel ch_;
+  std::string scratch_;
+  PeerProcess peer_;
+  std::string peer_addr_;
+};
+
+}  // namespace
+
+Availability BareDriver::probe() const { return {true, "always available"}; }
+
+std::vector<ParamSpec> BareDriver::knobs() const {
+  return {{"cpuset", ParamType::String, "", "CPUs to pin the agent to, e.g. \"0-1\" or \"1\" (empty: no pinning)", false, {}}};
+}
+
+Result<std::unique_ptr<Session>> BareDriver::start(const EnvSpec& spec) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  std::string cpuset;
+  if (auto it = spec.knobs.find("cpuset"); it != spec.knobs.end() && it->second.is_string())
+    cpuset = it->second.get<std::string>();
+  if (!cpuset.empty()) {
+    auto cpus = parse_cpu_list(cpuset);
+    if (!cpus) return cpus.error().context("bare: cpuset");
+    for (int c : *cpus) CPU_SET(c, &set);
+  }
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return sys_error("bare: socketpair");
+  const uint64_t t0 = now_ns();
+  pid_t pid = fork();
+  if (pid < 0) {
+    ::close(sv[0]);
+    ::close(sv[1]);
+    return sys_error("bare: fork");
+  }
+  if (pid == 0) {
+    // The agent dies with vbench, whatever way vbench dies.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (!cpuset.empty() && sched_setaffinity(0, sizeof set, &set) != 0) _exit(121);
+    dup2(sv[1], 0);
+    dup2(sv[1], 1);
+    execl(spec.agent_path.c_str(), spec.agent_path.c_str(), "agent", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  ::close(sv[1]);
+  auto session = std::make_unique<BareSession>(pid, AgentChannel(UniqueFd(sv[0])), spec.scratch_dir);
+  session->agent_path_ = spec.agent_path;
+  if (auto h = session->handshake(spec.start_timeout_s, t0); !h) return h.error().context("bare: agent start");
+  return std::unique_ptr<Session>(std::move(session));
+}
+
+}  // namespace vbench

@@ -1,0 +1,21 @@
+#include "drivers/bare/bare.hpp"
+#include "drivers/driver.hpp"
+
+namespace vbench {
+
+const std::vector<std::unique_ptr<Driver>>& all_drivers() {
+  static const std::vector<std::unique_ptr<Driver>> drivers = [] {
+    std::vector<std::unique_ptr<Driver>> d;
+    d.push_back(std::make_unique<BareDriver>());
+    return d;
+  }();
+  return drivers;
+}
+
+Driver* find_driver(const std::string& name) {
+  for (const auto& d : all_drivers())
+    if (d->name() == name) return d.get();
+  return nullptr;
+}
+
+}  // namespace vbench

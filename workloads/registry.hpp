@@ -1,0 +1,22 @@
+#pragma once
+// The explicit table of every workload. Each family file adds its own entries
+// (name, parameters with defaults and help, run function); `vbench list`, the
+// suite parser, the CLI's --set and the agent all read this one table.
+#include <string_view>
+#include <vector>
+
+#include "core/workload.hpp"
+
+namespace vbench {
+
+const std::vector<WorkloadDef>& all_workloads();
+const WorkloadDef* find_workload(std::string_view name);
+
+// One per family file (workloads/<family>.cpp).
+void add_cpu_workloads(std::vector<WorkloadDef>& out);
+void add_mem_workloads(std::vector<WorkloadDef>& out);
+void add_disk_workloads(std::vector<WorkloadDef>& out);
+void add_net_workloads(std::vector<WorkloadDef>& out);
+void add_os_workloads(std::vector<WorkloadDef>& out);
+
+}  // namespace vbench
