@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -100,6 +101,7 @@ Sample run_workload_isolated(const RunRequest& req, const std::atomic<bool>* sto
   if (pid == 0) {
     ::close(fds[0]);
     // Die with the agent: a workload must never outlive the one who asked.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     Sample s = run_workload_here(req, nullptr);
     std::string line = to_json(s).dump();
     (void)write_all(fds[1], line.data(), line.size());
