@@ -94,7 +94,7 @@ TEST_CASE("results.jsonl is readable back, a torn last line is ignored", "[resul
   CHECK(rs->meta.run_id == "vb261121000000-abcdef");
   CHECK(rs->samples.size() == 3);
   CHECK(rs->envs.size() == 1);
-  remove_tree(dir);
+  (void)remove_tree(dir);
 }
 
 TEST_CASE("summary rows, ratios and the tidy CSV", "[results]") {
