@@ -116,9 +116,9 @@ Status recv_all(int fd, void* data, size_t len, const SocketAddress& peer) {
 }
 
 // The peer's request/response header (see net_peer.hpp).
-std::vector<char> echo_header(uint32_t request_size, uint32_t response_size) {
+std::vector<char> echo_header(char mode, uint32_t request_size, uint32_t response_size) {
   std::vector<char> h(9);
-  h[0] = kPeerModeEcho;
+  h[0] = mode;
   uint32_t be_req = htonl(request_size), be_resp = htonl(response_size);
   std::memcpy(h.data() + 1, &be_req, 4);
   std::memcpy(h.data() + 5, &be_resp, 4);
@@ -262,7 +262,7 @@ Result<WorkloadOutput> run_tcp_rr(WorkloadContext& ctx) {
   const int fd = conn->get();
   if (auto s = set_nodelay(fd); !s) return s.error();
   if (auto s = set_io_timeouts(fd, kIoTimeoutMs); !s) return s.error();
-  const auto header = echo_header(*size, *size);
+  const auto header = echo_header(kPeerModePersistent, *size, *size);
   if (auto s = send_all(fd, header.data(), header.size(), *peer); !s) return s.error();
   std::vector<char> request(*size, 'q'), response(*size);
   auto transact = [&]() -> Status {
@@ -316,7 +316,7 @@ Result<WorkloadOutput> run_tcp_crr(WorkloadContext& ctx) {
   const double duration = ctx.params.get_seconds("duration");
 
   // Header and request leave in one write, as a client's first segment would.
-  std::vector<char> request = echo_header(*size, *size);
+  std::vector<char> request = echo_header(kPeerModeEcho, *size, *size);
   request.resize(request.size() + *size, 'q');
   std::vector<char> response(*size);
   const std::string where = fmt::format("connect {}", peer->to_string());

@@ -1,6 +1,7 @@
 #include "workloads/net_peer.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
@@ -9,7 +10,10 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <list>
 #include <memory>
+#include <mutex>
+#include <system_error>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -91,25 +95,143 @@ Result<SocketAddress> parse_socket_address(const std::string& text) {
 
 // ---------------------------------------------------------------------------
 // The peer
+//
+// Threads: a few event loops (epoll) accept connections and serve sink and
+// short-lived request/response connections; each persistent request/response
+// connection ('R') gets a thread of its own doing blocking I/O, and one
+// thread echoes UDP with blocking I/O. Blocking I/O on one socket is what
+// netserver and sockperf's server do, and it is the shortest path: a
+// transaction costs the peer recv + send. An event loop adds an epoll_wait
+// per transaction (about 10% of a loopback round trip here), which
+// short-lived connections pay anyway and where a thread per connection would
+// cost far more (its creation is in every net.tcp_crr transaction).
 
 namespace {
 
 constexpr uint64_t kIdleTimeoutNs = 60'000'000'000ull;
+constexpr int kStopCheckMs = 200;      // how often blocking threads look at the stop flag
 constexpr size_t kChunk = 128 * 1024;  // sink reads and response writes, like iperf3's default block
 constexpr size_t kEchoHeader = 9;      // mode byte + two big-endian uint32
+constexpr size_t kMaxDedicatedThreads = 64;  // persistent connections beyond this share the event loops
 
-struct PeerShared {
+const char kZeros[kChunk] = {};  // the bytes of every response
+
+bool transient(int e) { return e == EAGAIN || e == EWOULDBLOCK || e == EINTR; }
+
+void set_stop_check_timeouts(int fd) {
+  timeval tv{0, kStopCheckMs * 1000};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+class PeerShared {
+ public:
   int listen_fd = -1;
   int udp_fd = -1;
   const std::atomic<bool>* stop = nullptr;
   int max_connections = kPeerMaxConnections;
   std::atomic<int> connections{0};
-  std::atomic<bool> abort{false};  // set when the peer gives up after starting its workers
+  std::atomic<bool> abort{false};  // set when the peer gives up after starting its threads
 
   bool stopping() const {
     return abort.load(std::memory_order_relaxed) || (stop && stop->load(std::memory_order_relaxed));
   }
+
+  // Hands a persistent request/response connection (header read, socket
+  // non-blocking) to a thread of its own. False when at the thread cap or
+  // out of threads: the caller keeps serving it.
+  bool dedicate(int fd, uint32_t request_size, uint32_t response_size);
+  void join_dedicated();
+
+ private:
+  struct Dedicated {
+    std::thread thread;
+    std::atomic<bool> done{false};
+  };
+  void serve_persistent(int fd, uint32_t request_size, uint32_t response_size);
+
+  std::mutex mu_;
+  std::list<Dedicated> dedicated_;  // a list: each thread refers to its own element
 };
+
+bool PeerShared::dedicate(int fd, uint32_t request_size, uint32_t response_size) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto it = dedicated_.begin(); it != dedicated_.end();) {
+    if (it->done.load()) {
+      it->thread.join();
+      it = dedicated_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (dedicated_.size() >= kMaxDedicatedThreads) return false;
+  Dedicated& d = dedicated_.emplace_back();
+  try {
+    d.thread = std::thread([this, fd, request_size, response_size, &d] {
+      serve_persistent(fd, request_size, response_size);
+      connections.fetch_sub(1);
+      d.done.store(true);
+    });
+  } catch (const std::system_error&) {  // std::thread's way of saying EAGAIN
+    dedicated_.pop_back();
+    return false;
+  }
+  return true;
+}
+
+void PeerShared::join_dedicated() {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& d : dedicated_) d.thread.join();
+  dedicated_.clear();
+}
+
+// Blocking recv of each request, blocking send of each response, until EOF,
+// an error, the stop flag, or kIdleTimeoutNs without progress.
+void PeerShared::serve_persistent(int raw_fd, uint32_t request_size, uint32_t response_size) {
+  UniqueFd fd(raw_fd);
+  int flags = fcntl(fd.get(), F_GETFL);
+  if (flags < 0 || fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK) != 0) return;
+  set_stop_check_timeouts(fd.get());
+  std::vector<char> buf(std::min<size_t>(request_size, kChunk));
+  uint64_t last_progress = now_ns();
+  auto stalled = [&] { return stopping() || now_ns() - last_progress > kIdleTimeoutNs; };
+  for (;;) {
+    for (uint32_t received = 0; received < request_size;) {
+      ssize_t n = recv(fd.get(), buf.data(), std::min<size_t>(request_size - received, buf.size()), 0);
+      if (n == 0) return;
+      if (n < 0) {
+        if (!transient(errno) || stalled()) return;
+        continue;
+      }
+      received += static_cast<uint32_t>(n);
+      last_progress = now_ns();
+    }
+    if (stopping()) return;
+    for (uint32_t sent = 0; sent < response_size;) {
+      ssize_t n = send(fd.get(), kZeros, std::min<size_t>(response_size - sent, kChunk), MSG_NOSIGNAL);
+      if (n < 0) {
+        if (!transient(errno) || stalled()) return;
+        continue;
+      }
+      sent += static_cast<uint32_t>(n);
+    }
+  }
+}
+
+// UDP: every datagram straight back to its sender, blocking I/O.
+void serve_udp(const PeerShared& sh) {
+  set_stop_check_timeouts(sh.udp_fd);
+  std::vector<char> datagram(65536);
+  while (!sh.stopping()) {
+    sockaddr_storage from{};
+    socklen_t from_len = sizeof from;
+    ssize_t n = recvfrom(sh.udp_fd, datagram.data(), datagram.size(), 0, reinterpret_cast<sockaddr*>(&from), &from_len);
+    if (n < 0) continue;  // the stop-check timeout, EINTR, or an error about an earlier datagram
+    // Best effort, like the network: a reply that cannot be sent is lost.
+    (void)sendto(sh.udp_fd, datagram.data(), static_cast<size_t>(n), MSG_DONTWAIT,
+                 reinterpret_cast<sockaddr*>(&from), from_len);
+  }
+}
 
 struct PeerConnection {
   enum class State { Header, Sink, Request, Response };
@@ -128,29 +250,25 @@ uint32_t load_be32(const uint8_t* p) {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
 }
 
-bool transient(int e) { return e == EAGAIN || e == EWOULDBLOCK || e == EINTR; }
-
-// One event loop. Every worker watches the listening socket and the UDP
-// socket with EPOLLEXCLUSIVE, so a new connection or datagram wakes one idle
-// worker, which then owns that connection alone: no locks, no hand-off
-// between threads on the request path (which net.tcp_crr would measure).
+// One event loop. Every worker watches the listening socket with
+// EPOLLEXCLUSIVE, so a new connection wakes one idle worker, which then owns
+// that connection alone: no locks, no hand-off between threads on the
+// request path (which net.tcp_crr would measure).
 class PeerWorker {
  public:
-  explicit PeerWorker(PeerShared& shared) : sh_(shared), scratch_(kChunk), zeros_(kChunk, 0), datagram_(65536) {}
+  explicit PeerWorker(PeerShared& shared) : sh_(shared), scratch_(kChunk) {}
 
   Status init() {
     epfd_.reset(epoll_create1(EPOLL_CLOEXEC));
     if (!epfd_) return sys_error("epoll_create1");
-    for (int fd : {sh_.listen_fd, sh_.udp_fd}) {
-      // EPOLLEXCLUSIVE (Linux 4.5+) avoids waking every worker per event;
-      // without it, all wake and all but one find EAGAIN, which is still correct.
-      epoll_event ev{};
-      ev.events = EPOLLIN | EPOLLEXCLUSIVE;
-      ev.data.fd = fd;
-      if (epoll_ctl(epfd_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
-        ev.events = EPOLLIN;
-        if (epoll_ctl(epfd_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) return sys_error("epoll_ctl add");
-      }
+    // EPOLLEXCLUSIVE (Linux 4.5+) avoids waking every worker per connection;
+    // without it all wake and all but one find EAGAIN, which is still correct.
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+    ev.data.fd = sh_.listen_fd;
+    if (epoll_ctl(epfd_.get(), EPOLL_CTL_ADD, sh_.listen_fd, &ev) != 0) {
+      ev.events = EPOLLIN;
+      if (epoll_ctl(epfd_.get(), EPOLL_CTL_ADD, sh_.listen_fd, &ev) != 0) return sys_error("epoll_ctl add");
     }
     return {};
   }
@@ -159,7 +277,7 @@ class PeerWorker {
     epoll_event events[64];
     uint64_t next_sweep = now_ns() + 1'000'000'000ull;
     while (!sh_.stopping()) {
-      int n = epoll_wait(epfd_.get(), events, 64, 200);
+      int n = epoll_wait(epfd_.get(), events, 64, kStopCheckMs);
       if (n < 0) {
         if (errno == EINTR) continue;
         fmt::print(stderr, "vbench-agent serve: epoll_wait: {}\n", std::strerror(errno));
@@ -168,25 +286,26 @@ class PeerWorker {
       const uint64_t now = now_ns();
       for (int i = 0; i < n; ++i) {
         const int fd = events[i].data.fd;
-        if (fd == sh_.listen_fd) accept_some(now);
-        else if (fd == sh_.udp_fd) echo_datagrams();
-        else {
-          auto it = conns_.find(fd);
-          if (it == conns_.end()) continue;
-          it->second->last_active_ns = now;
-          if ((events[i].events & EPOLLERR) || !serve(*it->second)) close_connection(it);
+        if (fd == sh_.listen_fd) {
+          accept_some(now);
+          continue;
         }
+        auto it = conns_.find(fd);
+        if (it == conns_.end()) continue;
+        it->second->last_active_ns = now;
+        finish(it, (events[i].events & EPOLLERR) ? Next::Close : serve(*it->second));
       }
       if (now >= next_sweep) {
         close_idle(now);
         next_sweep = now + 1'000'000'000ull;
       }
     }
-    while (!conns_.empty()) close_connection(conns_.begin());
+    while (!conns_.empty()) finish(conns_.begin(), Next::Close);
   }
 
  private:
   using ConnMap = std::unordered_map<int, std::unique_ptr<PeerConnection>>;
+  enum class Next { Keep, Close, HandedOff };
 
   void accept_some(uint64_t now) {
     for (int i = 0; i < 16; ++i) {
@@ -223,23 +342,7 @@ class PeerWorker {
       (void)inserted;
       // The client usually sent its header (and request) with the handshake:
       // serve it now rather than after another epoll_wait.
-      if (!serve(*it->second)) close_connection(it);
-    }
-  }
-
-  void echo_datagrams() {
-    for (int i = 0; i < 64; ++i) {
-      sockaddr_storage from{};
-      socklen_t from_len = sizeof from;
-      ssize_t n = recvfrom(sh_.udp_fd, datagram_.data(), datagram_.size(), MSG_DONTWAIT,
-                           reinterpret_cast<sockaddr*>(&from), &from_len);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return;
-      }
-      // Best effort, like the network: a reply that cannot be sent is lost.
-      (void)sendto(sh_.udp_fd, datagram_.data(), static_cast<size_t>(n), MSG_DONTWAIT,
-                   reinterpret_cast<sockaddr*>(&from), from_len);
+      finish(it, serve(*it->second));
     }
   }
 
@@ -252,89 +355,103 @@ class PeerWorker {
     c.interest = interest;
     return true;
   }
+  Next keep_if(bool ok) { return ok ? Next::Keep : Next::Close; }
 
-  // Advances one connection as far as it can go without blocking. Returns
-  // false when the connection is to be closed. Bounded per call so that one
-  // busy connection cannot starve the others (epoll is level-triggered:
-  // whatever is left is reported again).
-  bool serve(PeerConnection& c) {
+  // Advances one connection as far as it can go without blocking. Bounded
+  // per call so that one busy connection cannot starve the others (epoll is
+  // level-triggered: whatever is left is reported again).
+  Next serve(PeerConnection& c) {
     using S = PeerConnection::State;
     for (int round = 0; round < 16; ++round) {
       switch (c.state) {
         case S::Header: {
           ssize_t n = recv(c.fd.get(), c.header + c.header_have, kEchoHeader - c.header_have, 0);
-          if (n == 0) return false;
-          if (n < 0) return transient(errno);
+          if (n == 0) return Next::Close;
+          if (n < 0) return keep_if(transient(errno));
           c.header_have += static_cast<size_t>(n);
-          if (c.header[0] == static_cast<uint8_t>(kPeerModeSink)) {
+          const char mode = static_cast<char>(c.header[0]);
+          if (mode == kPeerModeSink) {
             c.state = S::Sink;  // header bytes past the mode byte were stream data
-          } else if (c.header[0] == static_cast<uint8_t>(kPeerModeEcho)) {
-            if (c.header_have < kEchoHeader) continue;
-            c.request_size = load_be32(c.header + 1);
-            c.response_size = load_be32(c.header + 5);
-            if (c.request_size == 0 || c.request_size > kPeerMaxMessage || c.response_size == 0 ||
-                c.response_size > kPeerMaxMessage)
-              return false;
-            c.state = S::Request;
-            c.received = 0;
-          } else {
-            return false;  // not our protocol
+            break;
           }
+          if (mode != kPeerModeEcho && mode != kPeerModePersistent) return Next::Close;  // not our protocol
+          if (c.header_have < kEchoHeader) break;
+          c.request_size = load_be32(c.header + 1);
+          c.response_size = load_be32(c.header + 5);
+          if (c.request_size == 0 || c.request_size > kPeerMaxMessage || c.response_size == 0 ||
+              c.response_size > kPeerMaxMessage)
+            return Next::Close;
+          if (mode == kPeerModePersistent) {
+            // Closing the descriptor would have removed it from the epoll
+            // set; handing it over, we must.
+            epoll_ctl(epfd_.get(), EPOLL_CTL_DEL, c.fd.get(), nullptr);
+            if (sh_.dedicate(c.fd.get(), c.request_size, c.response_size)) {
+              c.fd.release();
+              return Next::HandedOff;
+            }
+            epoll_event ev{};
+            ev.events = c.interest;
+            ev.data.fd = c.fd.get();
+            if (epoll_ctl(epfd_.get(), EPOLL_CTL_ADD, c.fd.get(), &ev) != 0) return Next::Close;
+          }
+          c.state = S::Request;
+          c.received = 0;
           break;
         }
         case S::Sink: {
           ssize_t n = recv(c.fd.get(), scratch_.data(), scratch_.size(), 0);
-          if (n == 0) return false;  // EOF: closing tells the sender we read it all
-          if (n < 0) return transient(errno);
-          if (static_cast<size_t>(n) < scratch_.size()) return true;  // drained
+          if (n == 0) return Next::Close;  // EOF: closing tells the sender we read it all
+          if (n < 0) return keep_if(transient(errno));
+          if (static_cast<size_t>(n) < scratch_.size()) return Next::Keep;  // drained
           break;
         }
         case S::Request: {
           const size_t want = std::min<size_t>(c.request_size - c.received, scratch_.size());
           ssize_t n = recv(c.fd.get(), scratch_.data(), want, 0);
-          if (n == 0) return false;
-          if (n < 0) return transient(errno);
+          if (n == 0) return Next::Close;
+          if (n < 0) return keep_if(transient(errno));
           c.received += static_cast<uint32_t>(n);
           if (c.received == c.request_size) {
             c.state = S::Response;
             c.sent = 0;
           } else if (static_cast<size_t>(n) < want) {
-            return true;  // drained; the rest comes later
+            return Next::Keep;  // drained; the rest comes later
           }
           break;
         }
         case S::Response: {
-          const size_t want = std::min<size_t>(c.response_size - c.sent, zeros_.size());
-          ssize_t n = send(c.fd.get(), zeros_.data(), want, MSG_NOSIGNAL);
+          const size_t want = std::min<size_t>(c.response_size - c.sent, kChunk);
+          ssize_t n = send(c.fd.get(), kZeros, want, MSG_NOSIGNAL);
           if (n < 0) {
             // The client is not reading: wait until it does, and read no
             // more requests meanwhile (memory stays bounded).
-            if (transient(errno)) return set_interest(c, EPOLLOUT);
-            return false;
+            if (transient(errno)) return keep_if(set_interest(c, EPOLLOUT));
+            return Next::Close;
           }
           c.sent += static_cast<uint32_t>(n);
           if (c.sent == c.response_size) {
             c.state = S::Request;
             c.received = 0;
             // Back to epoll: the next request is a client round trip away.
-            return set_interest(c, EPOLLIN);
+            return keep_if(set_interest(c, EPOLLIN));
           }
           break;
         }
       }
     }
-    return true;
+    return Next::Keep;
   }
 
-  void close_connection(ConnMap::iterator it) {
-    conns_.erase(it);  // closing the descriptor also removes it from the epoll set
-    sh_.connections.fetch_sub(1);
+  void finish(ConnMap::iterator it, Next next) {
+    if (next == Next::Keep) return;
+    conns_.erase(it);  // closes the descriptor, which also takes it out of the epoll set
+    if (next == Next::Close) sh_.connections.fetch_sub(1);  // a handed-off one is counted until its thread ends
   }
 
   void close_idle(uint64_t now) {
     for (auto it = conns_.begin(); it != conns_.end();) {
       auto next = std::next(it);
-      if (now - it->second->last_active_ns > kIdleTimeoutNs) close_connection(it);
+      if (now - it->second->last_active_ns > kIdleTimeoutNs) finish(it, Next::Close);
       it = next;
     }
   }
@@ -342,7 +459,7 @@ class PeerWorker {
   PeerShared& sh_;
   UniqueFd epfd_;
   ConnMap conns_;
-  std::vector<char> scratch_, zeros_, datagram_;
+  std::vector<char> scratch_;
 };
 
 struct BoundSockets {
@@ -366,7 +483,7 @@ Result<BoundSockets> bind_peer_sockets(SocketAddress addr) {
     socklen_t len = sizeof b.address.storage;
     if (getsockname(b.tcp.get(), reinterpret_cast<sockaddr*>(&b.address.storage), &len) != 0)
       return sys_error("getsockname");
-    b.udp.reset(socket(addr.family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    b.udp.reset(socket(addr.family, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     if (!b.udp) return sys_error("socket(UDP)");
     if (bind(b.udp.get(), b.address.get(), b.address.length) != 0) {
       if (any_port && errno == EADDRINUSE) continue;
@@ -419,6 +536,7 @@ int run_net_peer(const PeerOptions& opt, const std::atomic<bool>* stop) {
   }
   std::vector<std::thread> threads;
   for (auto& w : workers) threads.emplace_back([&w] { w->run(); });
+  threads.emplace_back([&shared] { serve_udp(shared); });
 
   const std::string where = bound->address.to_string();
   int rc = 0;
@@ -435,8 +553,10 @@ int run_net_peer(const PeerOptions& opt, const std::atomic<bool>* stop) {
     }
     if (opt.on_ready) opt.on_ready(where);
   }
-  if (rc != 0) shared.abort.store(true);  // nobody learns where we listen: stop the workers
+  if (rc != 0) shared.abort.store(true);  // nobody learns where we listen: stop the threads
   for (auto& t : threads) t.join();
+  // The event loops are gone, so nothing dedicates more threads.
+  shared.join_dedicated();
   return rc;
 }
 

@@ -10,12 +10,15 @@
 // TCP: the client's first byte selects the mode of the connection.
 //   'S'  sink: the peer reads and discards everything until EOF, then closes
 //        (net.tcp_stream; the close tells the client the sink has read it all).
-//   'E'  request/response (net.tcp_rr, net.tcp_crr): then an 8-byte header,
-//        request size and response size, each a big-endian uint32 in
-//        [1, kPeerMaxMessage]. From then on, whenever the peer has received
-//        `request size` bytes (contents ignored) it sends `response size`
-//        bytes (zeros) back, until EOF. A client may send the header and its
-//        first request in one write.
+//   'R'  request/response (net.tcp_rr): then an 8-byte header, request size
+//        and response size, each a big-endian uint32 in [1, kPeerMaxMessage].
+//        From then on, whenever the peer has received `request size` bytes
+//        (contents ignored) it sends `response size` bytes (zeros) back,
+//        until EOF. The connection is expected to live long: the peer gives
+//        it a thread of its own with blocking I/O (up to 64 such threads).
+//   'E'  the same, for a short-lived connection (net.tcp_crr): served by
+//        the peer's event loops, no thread is created for it.
+//   In both, a client may send the header and its first request in one write.
 // Anything else (unknown mode, a size out of range) closes the connection;
 // so do errors, EOF, and 60 s without traffic. At most kPeerMaxConnections
 // are served at once; the ones beyond are closed at once. Memory per
@@ -32,7 +35,8 @@
 namespace vbench {
 
 constexpr char kPeerModeSink = 'S';
-constexpr char kPeerModeEcho = 'E';
+constexpr char kPeerModeEcho = 'E';        // short-lived request/response
+constexpr char kPeerModePersistent = 'R';  // long-lived request/response
 constexpr uint32_t kPeerMaxMessage = 1u << 20;  // 1 MiB
 constexpr int kPeerMaxConnections = 1024;
 

@@ -138,9 +138,9 @@ void close_with_reset(UniqueFd& fd) {
   fd.reset();
 }
 
-std::string echo_header(uint32_t req, uint32_t resp) {
+std::string echo_header(uint32_t req, uint32_t resp, char mode = kPeerModeEcho) {
   std::string h(9, '\0');
-  h[0] = kPeerModeEcho;
+  h[0] = mode;
   uint32_t a = htonl(req), b = htonl(resp);
   std::memcpy(h.data() + 1, &a, 4);
   std::memcpy(h.data() + 5, &b, 4);
@@ -298,13 +298,14 @@ TEST_CASE("peer survives garbage and abrupt disconnects", "[net][peer]") {
     REQUIRE(send(fd.get(), junk, sizeof junk, MSG_NOSIGNAL) > 0);
     CHECK(peer_closes(fd.get()));
   }
-  // Sizes out of range: 0 and 4 GiB - 1.
-  for (auto [req, resp] : {std::pair<uint32_t, uint32_t>{0, 1}, {1, 0xffffffffu}, {kPeerMaxMessage + 1, 1}}) {
-    auto fd = connect_raw(peer.address());
-    const std::string h = echo_header(req, resp);
-    REQUIRE(send(fd.get(), h.data(), h.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(h.size()));
-    CHECK(peer_closes(fd.get()));
-  }
+  // Sizes out of range: 0 and 4 GiB - 1, in both request/response modes.
+  for (char mode : {kPeerModeEcho, kPeerModePersistent})
+    for (auto [req, resp] : {std::pair<uint32_t, uint32_t>{0, 1}, {1, 0xffffffffu}, {kPeerMaxMessage + 1, 1}}) {
+      auto fd = connect_raw(peer.address());
+      const std::string h = echo_header(req, resp, mode);
+      REQUIRE(send(fd.get(), h.data(), h.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(h.size()));
+      CHECK(peer_closes(fd.get()));
+    }
   // Half a request, then a reset; half a header, then a reset; a sink reset
   // mid-stream; a connection that never says anything.
   {
@@ -322,11 +323,11 @@ TEST_CASE("peer survives garbage and abrupt disconnects", "[net][peer]") {
     auto silent = connect_raw(peer.address());
     silent.reset();
   }
-  // A client that pipelines requests for 1 MiB responses and never reads.
-  {
+  // Clients that pipeline requests for 1 MiB responses and never read.
+  for (char mode : {kPeerModeEcho, kPeerModePersistent}) {
     auto fd = connect_raw(peer.address());
     int flags = MSG_NOSIGNAL | MSG_DONTWAIT;
-    std::string h = echo_header(1, kPeerMaxMessage) + std::string(10000, 'p');
+    std::string h = echo_header(1, kPeerMaxMessage, mode) + std::string(10000, 'p');
     CHECK(send(fd.get(), h.data(), h.size(), flags) > 0);
     usleep(50000);
     close_with_reset(fd);
@@ -355,6 +356,43 @@ TEST_CASE("peer survives garbage and abrupt disconnects", "[net][peer]") {
   CHECK(metric(*rr, "tps").value > 0);
   auto crr = run_workload("net.tcp_crr", {{"duration", "0.1s"}}, peer.address());
   REQUIRE(crr.ok());
+}
+
+TEST_CASE("peer serves persistent connections beyond its thread cap on its event loops", "[net][peer]") {
+  LoopbackPeer peer;
+  // 64 get a thread each; the rest stay on the event loops. All must answer.
+  std::vector<UniqueFd> conns;
+  for (int i = 0; i < 80; ++i) {
+    conns.push_back(connect_raw(peer.address()));
+    const std::string h = echo_header(3, 5, kPeerModePersistent);
+    REQUIRE(send(conns.back().get(), h.data(), h.size(), MSG_NOSIGNAL) == 9);
+  }
+  for (int round = 0; round < 3; ++round)
+    for (auto& fd : conns) {
+      REQUIRE(send(fd.get(), "abc", 3, MSG_NOSIGNAL) == 3);
+      char resp[5];
+      size_t have = 0;
+      while (have < sizeof resp) {
+        ssize_t n = recv(fd.get(), resp + have, sizeof resp - have, 0);
+        REQUIRE(n > 0);
+        have += static_cast<size_t>(n);
+      }
+      CHECK(std::string(resp, 5) == std::string(5, '\0'));
+    }
+  for (auto& fd : conns) close_with_reset(fd);
+  // Stopping with connections still open (their threads blocked in recv)
+  // ends within a few stop checks.
+  std::vector<UniqueFd> open;
+  for (int i = 0; i < 4; ++i) {
+    open.push_back(connect_raw(peer.address()));
+    const std::string h = echo_header(1, 1, kPeerModePersistent);
+    REQUIRE(send(open.back().get(), h.data(), h.size(), MSG_NOSIGNAL) == 9);
+  }
+  usleep(50000);
+  const uint64_t t0 = now_ns();
+  peer.stop();
+  CHECK(now_ns() - t0 < 2'000'000'000ull);
+  for (auto& fd : open) CHECK(peer_closes(fd.get()));
 }
 
 TEST_CASE("net workloads fail clearly and quickly where nothing listens", "[net]") {
