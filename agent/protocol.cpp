@@ -69,6 +69,9 @@ Sample run_workload_here(const RunRequest& req, const std::atomic<bool>* stop) {
   s.counters = (*counters)->readings();
   if (!out) return fail(out.error().message);
   s.metrics = std::move(out->metrics);
+  // IPC, miss rates and MPKI travel as metrics, so statistics and ratios to
+  // the baseline treat them like any other; only "ok" inputs give any.
+  for (auto& m : derived_counter_metrics(s.counters)) s.metrics.push_back(std::move(m));
   s.histograms = std::move(out->histograms);
   return s;
 }
