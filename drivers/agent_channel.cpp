@@ -55,7 +55,7 @@ Result<std::string> AgentChannel::read_line(double timeout_s) {
 Result<nlohmann::json> AgentChannel::call(nlohmann::json request, double timeout_s) {
   const uint64_t id = next_id_++;
   request["id"] = id;
-  std::string line = request.dump() + "\n";
+  std::string line = dump_json(request) + "\n";
   const int wfd = shared_fd_ >= 0 ? shared_fd_ : out_.get();
   if (auto s = write_all(wfd, line.data(), line.size()); !s) return s.error().context("send to agent");
   const uint64_t deadline = now_ns() + static_cast<uint64_t>(timeout_s * 1e9);

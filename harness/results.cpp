@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 
+#include <algorithm>
 #include <sstream>
 
 namespace vbench {
@@ -87,7 +88,10 @@ Status add_record(ResultSet& rs, const nlohmann::json& j, bool& have_meta) {
   } else if (type == "env") {
     auto e = env_record_from_json(j);
     if (!e) return e.error();
-    rs.envs.push_back(*e);
+    // A later record of the same environment (after teardown) supersedes.
+    auto it = std::find_if(rs.envs.begin(), rs.envs.end(), [&](const EnvRecord& x) { return x.label == e->label; });
+    if (it != rs.envs.end()) *it = *e;
+    else rs.envs.push_back(*e);
   } else if (type == "sample") {
     auto s = sample_from_json(j);
     if (!s) return s.error();
@@ -158,7 +162,7 @@ Result<ResultsLog> ResultsLog::open(const std::string& path) {
 }
 
 Status ResultsLog::append(const nlohmann::json& j) {
-  if (auto s = append_line_synced(fd_->get(), j.dump()); !s) return s.error().context(fmt::format("`{}`", path_));
+  if (auto s = append_line_synced(fd_->get(), dump_json(j)); !s) return s.error().context(fmt::format("`{}`", path_));
   return {};
 }
 
