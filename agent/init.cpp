@@ -9,6 +9,4 @@ int run_as_guest_init() {
   return 1;
 }
 
-void start_reaper() {}
-
 }  // namespace vbench

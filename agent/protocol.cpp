@@ -10,6 +10,7 @@
 
 #include <cstring>
 
+#include "agent/reaper.hpp"
 #include "core/clock.hpp"
 #include "core/fs.hpp"
 #include "counters/counters.hpp"
@@ -100,7 +101,7 @@ Sample run_workload_isolated(const RunRequest& req, const std::atomic<bool>* sto
     return s;
   }
   const uint64_t t0 = now_ns();
-  pid_t pid = fork();
+  pid_t pid = fork_workload_child();
   if (pid == 0) {
     ::close(fds[0]);
     // Die with the agent: a workload must never outlive the one who asked.
@@ -145,6 +146,7 @@ Sample run_workload_isolated(const RunRequest& req, const std::atomic<bool>* sto
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
+  workload_child_reaped(pid);
   failed.wall_s = static_cast<double>(now_ns() - t0) / 1e9;
   if (timed_out) {
     failed.error = fmt::format("workload timed out after {:.0f} s", req.timeout_s);

@@ -1,0 +1,479 @@
+#include "drivers/container/container.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+
+#include "core/clock.hpp"
+#include "core/fs.hpp"
+#include "core/units.hpp"
+#include "drivers/agent_channel.hpp"
+#include "drivers/container/cgroup.hpp"
+#include "drivers/container/namespaces.hpp"
+#include "drivers/container/network.hpp"
+#include "drivers/container/state.hpp"
+#include "workloads/net_peer.hpp"
+
+namespace vbench {
+namespace {
+
+constexpr uint64_t kMinMemory = 16ull << 20;  // below this the agent itself cannot run
+
+struct ContainerConfig {
+  CgroupLimits limits;
+  NetworkMode network = NetworkMode::Veth;
+  bool userns = false;
+  bool scratch_overlay = false;
+};
+
+bool user_namespaces_available(std::string* why) {
+  if (!path_exists("/proc/self/ns/user")) {
+    *why = "the kernel has no user namespaces";
+    return false;
+  }
+  auto max = read_line("/proc/sys/user/max_user_namespaces");
+  if (max && *max == "0") {
+    *why = "user.max_user_namespaces is 0";
+    return false;
+  }
+  return true;
+}
+
+// The whole disk under a directory (cgroup I/O limits take a disk, not a
+// partition).
+Result<std::pair<unsigned, unsigned>> scratch_disk(const std::string& dir) {
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0) return sys_error(fmt::format("stat scratch `{}`", dir));
+  unsigned maj = major(st.st_dev), min = minor(st.st_dev);
+  const std::string sys = fmt::format("/sys/dev/block/{}:{}", maj, min);
+  if (!path_exists(sys))
+    return make_error("scratch `{}` is on device {}:{}, which is not a block device (tmpfs, overlay, btrfs "
+                      "subvolume?): I/O limits need a disk", dir, maj, min);
+  if (path_exists(sys + "/partition")) {
+    auto parent = read_line(sys + "/../dev");
+    if (!parent) return parent.error().context("scratch disk");
+    if (std::sscanf(parent->c_str(), "%u:%u", &maj, &min) != 2) return make_error("scratch disk: bad `{}`", *parent);
+  }
+  return std::make_pair(maj, min);
+}
+
+Result<ContainerConfig> resolve_config(const std::vector<ParamSpec>& specs, const EnvSpec& env) {
+  for (const auto& [k, v] : env.knobs) {
+    bool known = false;
+    for (const auto& p : specs) known = known || p.name == k;
+    if (!known) {
+      std::vector<std::string> names;
+      for (const auto& p : specs) names.push_back(p.name);
+      return make_error("no knob `{}` (the container has: {})", k, fmt::join(names, ", "));
+    }
+  }
+  nlohmann::json j;
+  for (const auto& p : specs) {
+    auto it = env.knobs.find(p.name);
+    auto v = normalize_param(p, it != env.knobs.end() ? it->second : nlohmann::json(p.default_value));
+    if (!v) return v.error();
+    j[p.name] = *v;
+  }
+  ContainerConfig c;
+  c.limits.cpus = j["cpus"].get<double>();
+  if (c.limits.cpus < 0) return make_error("cpus must be >= 0 (0 = no limit), not {}", c.limits.cpus);
+  const double period = j["cpu_period"].get<double>();
+  if (period < 0.001 || period > 1.0) return make_error("cpu_period must be within 1ms..1s, not {}", period);
+  c.limits.cpu_period_us = static_cast<uint64_t>(period * 1e6 + 0.5);
+  c.limits.cpuset = j["cpuset"].get<std::string>();
+  c.limits.memory = j["memory"].get<uint64_t>();
+  if (c.limits.memory > 0 && c.limits.memory < kMinMemory)
+    return make_error("memory = {} is below what the agent itself needs ({}); a limit for a workload's footprint "
+                      "belongs above that", format_size(c.limits.memory), format_size(kMinMemory));
+  c.limits.pids = j["pids"].get<int64_t>();
+  if (c.limits.pids < 0) return make_error("pids must be >= 0 (0 = no limit)");
+  const int64_t weight = j["io_weight"].get<int64_t>();
+  if (weight < 0 || weight > 10000) return make_error("io_weight must be within 1..10000 (0 = default)");
+  c.limits.io.weight = static_cast<uint32_t>(weight);
+  c.limits.io.read_bps = j["io_read_bps"].get<uint64_t>();
+  c.limits.io.write_bps = j["io_write_bps"].get<uint64_t>();
+  const int64_t riops = j["io_read_iops"].get<int64_t>(), wiops = j["io_write_iops"].get<int64_t>();
+  if (riops < 0 || wiops < 0) return make_error("io_*_iops must be >= 0");
+  c.limits.io.read_iops = static_cast<uint64_t>(riops);
+  c.limits.io.write_iops = static_cast<uint64_t>(wiops);
+  if (c.limits.io.weight > 0 || c.limits.io.any_cap()) {
+    if (env.scratch_dir.empty()) return make_error("io_* knobs limit the scratch disk, and there is no scratch directory");
+    auto disk = scratch_disk(env.scratch_dir);
+    if (!disk) return disk.error();
+    c.limits.io.major = disk->first;
+    c.limits.io.minor = disk->second;
+  }
+  auto mode = parse_network_mode(j["network"].get<std::string>());
+  if (!mode) return mode.error();
+  c.network = *mode;
+  c.userns = j["userns"].get<bool>();
+  c.scratch_overlay = j["scratch_overlay"].get<bool>();
+  if (c.scratch_overlay && env.scratch_dir.empty()) return make_error("scratch_overlay needs a scratch directory");
+  return c;
+}
+
+std::vector<std::string> planned_cgroup_dirs(const CgroupHost& host, const std::string& instance) {
+  std::vector<std::string> out;
+  if (host.version == CgroupVersion::V2) return {host.v2_mount + "/" + kCgroupParent + "/" + instance};
+  for (const auto& c : host.controllers) {
+    auto it = host.v1_mounts.find(c);
+    if (it == host.v1_mounts.end()) continue;
+    std::string d = it->second + "/" + kCgroupParent + "/" + instance;
+    if (std::find(out.begin(), out.end(), d) == out.end()) out.push_back(d);
+  }
+  return out;
+}
+
+// Removes everything a record names. Returns the first failure; keeps going.
+Status remove_recorded(const ContainerRecord& rec) {
+  Status first;
+  auto keep = [&](Status s) {
+    if (!s && first) first = s;
+  };
+  keep(delete_host_links(rec.host_links));
+  keep(remove_cgroup_dirs(rec.cgroup_dirs));
+  if (!rec.overlay_dir.empty()) keep(remove_tree(rec.overlay_dir));
+  if (::rmdir(root_mount_dir(rec.instance).c_str()) != 0 && errno != ENOENT)
+    keep(sys_error(fmt::format("remove `{}`", root_mount_dir(rec.instance))));
+  return first;
+}
+
+class ContainerSession : public Session {
+ public:
+  ContainerSession(EnvSpec spec, CgroupHost host, ContainerConfig config)
+      : spec_(std::move(spec)), host_(std::move(host)), cfg_(std::move(config)) {}
+  ~ContainerSession() override { (void)stop(); }
+
+  std::string label() const override { return spec_.name.empty() ? "container" : spec_.name; }
+  std::vector<Metric> lifecycle() const override { return lifecycle_; }
+
+  Status start() {
+    const uint64_t t0 = now_ns();
+    const std::string run_id = spec_.run_id.empty()
+                                   ? fmt::format("vb-{}-{:x}", utc_compact_timestamp(), ::getpid())
+                                   : spec_.run_id;
+    rec_.run_id = run_id;
+    rec_.env = spec_.name.empty() ? "container" : spec_.name;
+    rec_.instance = sanitize_name(run_id + "-" + rec_.env);
+    rec_.owner_pid = ::getpid();
+    rec_.owner_start = process_start_time(rec_.owner_pid);
+    rec_.cgroup_dirs = planned_cgroup_dirs(host_, rec_.instance);
+    rec_.host_links = planned_host_links(rec_.instance, cfg_.network);
+    if (cfg_.scratch_overlay) rec_.overlay_dir = spec_.scratch_dir + "/.vbench-" + rec_.instance;
+    // The record first: whatever is created after it can be found again.
+    if (path_exists(record_path(rec_.instance)))
+      return make_error("instance `{}` exists already (a stale run? try `vbench cleanup`)", rec_.instance);
+    if (auto s = write_record(rec_); !s) return s.error().context("state");
+    recorded_ = true;
+
+    auto cg = create_cgroup(host_, rec_.instance);
+    if (!cg) return cg.error();
+    cgroup_ = std::move(*cg);
+    if (auto s = cgroup_->apply(cfg_.limits); !s) return s.error().context("cgroup limits");
+
+    const std::string root = root_mount_dir(rec_.instance);
+    if (::mkdir(root.c_str(), 0755) != 0) return sys_error(fmt::format("mkdir `{}`", root));
+    InitSpec init;
+    init.hostname = rec_.instance.substr(0, 63);
+    init.userns = cfg_.userns;
+    init.rootfs.root = root;
+    init.rootfs.agent_binary = spec_.agent_path;
+    init.rootfs.scratch = spec_.scratch_dir;
+    if (cfg_.scratch_overlay) {
+      init.rootfs.scratch_overlay = true;
+      init.rootfs.overlay_upper = rec_.overlay_dir + "/upper";
+      init.rootfs.overlay_work = rec_.overlay_dir + "/work";
+      if (auto s = mkdir_p(init.rootfs.overlay_upper); !s) return s;
+      if (auto s = mkdir_p(init.rootfs.overlay_work); !s) return s;
+    }
+    init.argv = {kAgentInContainer, "agent", "--container-init"};
+    init.timeout_s = spec_.start_timeout_s;
+    UniqueFd log;
+    if (!spec_.out_dir.empty()) {
+      const std::string path = fmt::format("{}/{}-agent.log", spec_.out_dir, sanitize_name(rec_.env));
+      log.reset(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+      if (!log) return sys_error(fmt::format("open `{}`", path));
+    }
+    init.log_fd = log.get();
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return sys_error("socketpair");
+    UniqueFd ours(sv[0]), theirs(sv[1]);
+    init.agent_fd = theirs.get();
+
+    InitHooks hooks;
+    hooks.place = [&](pid_t first) { return cgroup_->add_process(first); };
+    hooks.wire = [&](pid_t pid) -> Status {
+      // The agent (PID 1) must survive an OOM in its cgroup. Its workload
+      // children raise their oom_score_adj to 1000 right after fork
+      // (agent/reaper.cpp), which makes them the victim on their own;
+      // -1000 for the agent (never a victim) needs CAP_SYS_RESOURCE, which
+      // some hosts withhold even from root, so it is a best effort.
+      if (auto s = write_file(fmt::format("/proc/{}/oom_score_adj", pid), "-1000"); !s)
+        oom_note_ = "agent oom_score_adj -1000 refused (" + s.error().message +
+                    "); workloads run with oom_score_adj 1000";
+      else
+        oom_note_ = "agent oom_score_adj -1000; workloads run with oom_score_adj 1000";
+      UniqueFd ns(::open(fmt::format("/proc/{}/ns/net", pid).c_str(), O_RDONLY | O_CLOEXEC));
+      if (!ns) return sys_error("open the container's network namespace");
+      auto net = setup_network(cfg_.network, rec_.instance, ns.get());
+      if (!net) return net.error();
+      net_ = std::move(*net);
+      return {};
+    };
+    auto pid = spawn_container_init(init, hooks);
+    if (!pid) return pid.error();
+    init_pid_ = *pid;
+    theirs.reset();
+    ch_ = AgentChannel(std::move(ours));
+    auto hello = ch_.hello(spec_.start_timeout_s);
+    if (!hello) return hello.error().context("agent start");
+    agent_ = *hello;
+    lifecycle_.push_back(Metric{"start_s", static_cast<double>(now_ns() - t0) / 1e9, "s", Better::Lower});
+    return {};
+  }
+
+  Result<Sample> run(const WorkloadRequest& req) override {
+    if (stopped_) return make_error("{}: the container has been stopped", label());
+    std::string peer;
+    if (req.needs_peer) {
+      if (cfg_.network == NetworkMode::None) {
+        Sample s;
+        s.workload = req.workload;
+        s.params = req.params;
+        s.ok = false;
+        s.error = "network = none: the container has no link to a peer";
+        return s;
+      }
+      if (peer_.pid() < 0) {
+        auto addr = peer_.start(spec_.agent_path, net_.peer_addr.str() + ":0");
+        if (!addr) return addr.error().context(label());
+        peer_addr_ = *addr;
+      }
+      peer = peer_addr_;
+    }
+    const CgroupUsage before = cgroup_->usage();
+    if (auto s = cgroup_->reset_peak(); !s) return s.error().context(label());
+    auto s = ch_.run(req, spec_.scratch_dir.empty() ? "" : kScratchInContainer, peer);
+    const CgroupUsage after = cgroup_->usage();
+    if (!s) return agent_failure(s.error());
+    auto metrics = cgroup_sample_metrics(before, after);
+    s->env_metrics.insert(s->env_metrics.end(), metrics.begin(), metrics.end());
+    if (!s->ok && before.oom_kills && after.oom_kills && *after.oom_kills > *before.oom_kills)
+      s->error = fmt::format("out of memory: the kernel's OOM killer ended the workload at the container's memory "
+                             "limit of {} ({})", format_size(cfg_.limits.memory), s->error);
+    return s;
+  }
+
+  Status stop() override {
+    if (stopped_) return {};
+    stopped_ = true;
+    const uint64_t t0 = now_ns();
+    peer_.stop();
+    int st;
+    if (init_pid_ > 0 && ::waitpid(init_pid_, &st, WNOHANG) == init_pid_) init_pid_ = -1;  // crashed
+    if (init_pid_ > 0) {
+      // Ask the agent to exit; its PID namespace (and everything in it) goes
+      // with it. A hung agent is killed.
+      (void)ch_.shutdown(3);
+      const uint64_t deadline = now_ns() + 3'000'000'000ull;
+      pid_t r;
+      while ((r = ::waitpid(init_pid_, &st, WNOHANG)) == 0 && now_ns() < deadline) usleep(1000);
+      if (r == 0) {
+        ::kill(init_pid_, SIGKILL);
+        while (::waitpid(init_pid_, &st, 0) < 0 && errno == EINTR) {
+        }
+      }
+      init_pid_ = -1;
+    }
+    Status first;
+    if (recorded_) {
+      auto keep = [&](Status s) {
+        if (!s && first) first = s;
+      };
+      keep(teardown_network(net_));
+      if (cgroup_) keep(cgroup_->destroy());
+      keep(remove_recorded(rec_));
+      // A record whose resources could not all be removed stays, so that
+      // `vbench cleanup` retries once this process is gone.
+      if (first) keep(remove_record(rec_.instance));
+    }
+    lifecycle_.push_back(Metric{"teardown_s", static_cast<double>(now_ns() - t0) / 1e9, "s", Better::Lower});
+    if (!first) return first.error().context(fmt::format("{}: teardown", label()));
+    return {};
+  }
+
+  // A channel failure: say so plainly when the agent (the init) is gone.
+  Error agent_failure(const Error& e) {
+    int st = 0;
+    if (init_pid_ > 0 && ::waitpid(init_pid_, &st, WNOHANG) == init_pid_) {
+      init_pid_ = -1;
+      const std::string how = WIFSIGNALED(st) ? fmt::format("killed by signal {} ({})", WTERMSIG(st),
+                                                            strsignal(WTERMSIG(st)))
+                                              : fmt::format("exited with status {}", WEXITSTATUS(st));
+      return e.context(fmt::format("{}: the agent (the container's init) died: {}", label(), how));
+    }
+    return e.context(label());
+  }
+
+  nlohmann::json describe() const override {
+    nlohmann::json limits = nlohmann::json::object();
+    const auto& l = cfg_.limits;
+    if (l.cpus > 0) limits["cpus"] = l.cpus, limits["cpu_period_us"] = l.cpu_period_us;
+    if (!l.cpuset.empty()) limits["cpuset"] = l.cpuset;
+    if (l.memory > 0) limits["memory"] = l.memory;
+    if (l.pids > 0) limits["pids"] = l.pids;
+    if (l.io.weight > 0) limits["io_weight"] = l.io.weight;
+    if (l.io.any_cap())
+      limits["io"] = {{"device", fmt::format("{}:{}", l.io.major, l.io.minor)}, {"read_bps", l.io.read_bps},
+                      {"write_bps", l.io.write_bps}, {"read_iops", l.io.read_iops}, {"write_iops", l.io.write_iops}};
+    nlohmann::json j = {{"instance", rec_.instance},
+                        {"cgroup", to_string(host_.version)},
+                        {"cgroup_controllers", host_.controllers},
+                        {"cgroup_dirs", cgroup_ ? cgroup_->dirs() : std::vector<std::string>{}},
+                        {"limits", limits},
+                        {"network", net_.describe()},
+                        {"userns", cfg_.userns},
+                        {"scratch", spec_.scratch_dir.empty() ? "none" : cfg_.scratch_overlay ? "overlay" : "bind"},
+                        {"namespaces", {"mnt", "pid", "net", "uts", "ipc", "cgroup"}}};
+    if (cfg_.userns) j["namespaces"].push_back("user");
+    if (init_pid_ > 0) j["init_pid"] = init_pid_;  // in the host's PID namespace
+    if (cgroup_) j["cgroup_notes"] = cgroup_->notes();
+    if (!oom_note_.empty()) j["oom"] = oom_note_;
+    if (!agent_.is_null()) j["agent"] = agent_;
+    return j;
+  }
+
+ private:
+  EnvSpec spec_;
+  CgroupHost host_;
+  ContainerConfig cfg_;
+  ContainerRecord rec_;
+  bool recorded_ = false;
+  bool stopped_ = false;
+  std::unique_ptr<Cgroup> cgroup_;
+  ContainerNetwork net_;
+  pid_t init_pid_ = -1;
+  AgentChannel ch_;
+  nlohmann::json agent_;
+  PeerProcess peer_;
+  std::string peer_addr_;
+  std::vector<Metric> lifecycle_;
+  std::string oom_note_;
+};
+
+}  // namespace
+
+Availability ContainerDriver::probe() const {
+  if (::geteuid() != 0) return {false, "needs root: it creates namespaces, cgroups and network links"};
+  for (const char* ns : {"mnt", "pid", "net", "uts", "ipc", "cgroup"})
+    if (!path_exists(fmt::format("/proc/self/ns/{}", ns)))
+      return {false, fmt::format("the kernel has no {} namespaces", ns)};
+  auto host = detect_cgroups();
+  if (!host) return {false, host.error().message};
+  std::string why;
+  const bool userns = user_namespaces_available(&why);
+  return {true, fmt::format("cgroup {} ({}); user namespaces {}", to_string(host->version),
+                            fmt::join(host->controllers, ", "), userns ? "available" : "unavailable: " + why)};
+}
+
+std::vector<ParamSpec> ContainerDriver::knobs() const {
+  return {
+      {"cpus", ParamType::Double, "0", "CPU bandwidth limit in CPUs (cgroup quota/period), e.g. 0.5; 0 = none", false, {}},
+      {"cpu_period", ParamType::Duration, "100ms", "period of the CPU bandwidth limit", false, {}},
+      {"cpuset", ParamType::String, "", "CPUs the container may run on, e.g. \"1\" or \"0-1\" (empty: all)", false, {}},
+      {"memory", ParamType::Size, "0", "memory limit, swap off (e.g. 512MiB); 0 = none", false, {}},
+      {"pids", ParamType::Int, "0", "maximum number of tasks; 0 = none", false, {}},
+      {"io_weight", ParamType::Int, "0", "proportional I/O weight (v1 BFQ 1..1000, v2 1..10000); 0 = default", false, {}},
+      {"io_read_bps", ParamType::Size, "0", "read bandwidth cap on the scratch disk, bytes/s; 0 = none", false, {}},
+      {"io_write_bps", ParamType::Size, "0", "write bandwidth cap on the scratch disk, bytes/s; 0 = none", false, {}},
+      {"io_read_iops", ParamType::Int, "0", "read IOPS cap on the scratch disk; 0 = none", false, {}},
+      {"io_write_iops", ParamType::Int, "0", "write IOPS cap on the scratch disk; 0 = none", false, {}},
+      {"network", ParamType::String, "veth", "link to the host peer: none, veth, bridge, or nat (Docker-like masquerade)",
+       false, {"none", "veth", "bridge", "nat"}},
+      {"userns", ParamType::Bool, "false", "also a user namespace (container root = the invoking user)", false, {}},
+      {"scratch_overlay", ParamType::Bool, "false", "scratch through overlayfs (upper layer on the scratch disk)", false, {}},
+  };
+}
+
+Result<std::unique_ptr<Session>> ContainerDriver::start(const EnvSpec& spec) {
+  auto avail = probe();
+  if (!avail.available) return make_error("container: unavailable: {}", avail.reason);
+  auto cfg = resolve_config(knobs(), spec);
+  if (!cfg) return cfg.error().context("container");
+  if (cfg->userns) {
+    std::string why;
+    if (!user_namespaces_available(&why)) return make_error("container: userns = true, but {}", why);
+  }
+  if (spec.agent_path.empty() || !path_exists(spec.agent_path))
+    return make_error("container: agent binary `{}` not found", spec.agent_path);
+  auto host = detect_cgroups();
+  if (!host) return host.error().context("container");
+  auto session = std::make_unique<ContainerSession>(spec, std::move(*host), std::move(*cfg));
+  if (auto s = session->start(); !s) {
+    (void)session->stop();  // nothing half-built stays behind
+    return s.error().context(fmt::format("container `{}`", session->label()));
+  }
+  return std::unique_ptr<Session>(std::move(session));
+}
+
+Status ContainerDriver::cleanup_stale() {
+  std::set<std::string> live;
+  Status first;
+  auto keep = [&](Status s) {
+    if (!s && first) first = s;
+  };
+  // Records: remove what dead owners left; remember the live ones.
+  std::vector<std::string> stale_roots;
+  if (DIR* d = ::opendir(container_state_dir().c_str())) {
+    std::vector<std::string> names;
+    while (dirent* e = ::readdir(d)) names.push_back(e->d_name);
+    ::closedir(d);
+    for (const auto& n : names) {
+      if (n.size() > 5 && n.compare(n.size() - 5, 5, ".json") == 0) {
+        auto rec = read_record(container_state_dir() + "/" + n);
+        if (!rec) {
+          keep(rec.error().context("cleanup"));
+          continue;
+        }
+        if (owner_alive(*rec)) {
+          live.insert(rec->instance);
+          continue;
+        }
+        auto s = remove_recorded(*rec);
+        if (s) s = remove_record(rec->instance);
+        keep(s);
+        if (!s) live.insert(rec->instance);  // still failing: leave its pieces for the next try
+      } else if (n.size() > 5 && n.compare(n.size() - 5, 5, ".root") == 0) {
+        stale_roots.push_back(n.substr(0, n.size() - 5));
+      }
+    }
+  }
+  // Pieces without a record (a record is written before anything it
+  // names exists, so these belong to no live run).
+  for (const auto& inst : stale_roots)
+    if (!live.count(inst) && !path_exists(record_path(inst))) (void)::rmdir(root_mount_dir(inst).c_str());
+  if (auto host = detect_cgroups())
+    for (const auto& [inst, dirs] : list_vbench_cgroups(*host))
+      if (!live.count(inst) && !path_exists(record_path(inst))) keep(remove_cgroup_dirs(dirs));
+  if (auto rt = Rtnl::open()) {
+    if (auto links = rt->links()) {
+      for (const auto& l : *links) {
+        const std::string inst = instance_of_alias(l.alias);
+        if (!inst.empty() && !live.count(inst) && !path_exists(record_path(inst))) keep(rt->delete_link(l.name));
+      }
+    }
+  }
+  if (!first) return first.error().context("container cleanup");
+  return {};
+}
+
+}  // namespace vbench

@@ -1,0 +1,31 @@
+#pragma once
+// The container's root filesystem: a tmpfs that holds nothing but mount
+// points and the agent binary (bind-mounted read-only), /proc, /sys
+// read-only, a minimal /dev, tmpfs /tmp and /dev/shm, and the scratch
+// directory at /scratch (a bind mount, or an overlay whose upper layer lives
+// on the scratch filesystem). Entered with pivot_root; the old root is
+// detached. All of it happens in the container's own mount namespace, so the
+// host sees none of these mounts and none can outlive the container.
+#include <string>
+
+#include "core/error.hpp"
+
+namespace vbench {
+
+struct RootfsPlan {
+  std::string root;          // an empty host directory; the new root's tmpfs is mounted on it
+  std::string agent_binary;  // host path of the static vbench-agent
+  std::string scratch;       // host scratch directory ("" = no /scratch)
+  bool scratch_overlay = false;
+  std::string overlay_upper, overlay_work;  // host directories on the scratch filesystem
+};
+
+// Where things are inside the container.
+constexpr const char* kAgentInContainer = "/vbench-agent";
+constexpr const char* kScratchInContainer = "/scratch";
+
+// Runs in the container's first process: new mount namespace, not yet in
+// the new root. On success the process's root and cwd are the new root.
+Status assemble_rootfs(const RootfsPlan& plan);
+
+}  // namespace vbench
