@@ -1,5 +1,6 @@
 #include "drivers/bare/bare.hpp"
 #include "drivers/driver.hpp"
+#include "drivers/kvm/kvm.hpp"
 
 namespace vbench {
 
@@ -7,6 +8,7 @@ const std::vector<std::unique_ptr<Driver>>& all_drivers() {
   static const std::vector<std::unique_ptr<Driver>> drivers = [] {
     std::vector<std::unique_ptr<Driver>> d;
     d.push_back(std::make_unique<BareDriver>());
+    d.push_back(std::make_unique<KvmDriver>());
     return d;
   }();
   return drivers;
