@@ -131,7 +131,7 @@ int main(int argc, char** argv) {
     }
     req.peer = peer;
     Sample s = run_workload_isolated(req, &g_stop);
-    if (json) std::cout << to_json(s).dump(2) << std::endl;
+    if (json) std::cout << dump_json(to_json(s), 2) << std::endl;
     else print_human(s);
     return s.ok ? 0 : 1;
   }

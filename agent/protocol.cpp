@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -100,8 +101,9 @@ Sample run_workload_isolated(const RunRequest& req, const std::atomic<bool>* sto
   if (pid == 0) {
     ::close(fds[0]);
     // Die with the agent: a workload must never outlive the one who asked.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     Sample s = run_workload_here(req, nullptr);
-    std::string line = to_json(s).dump();
+    std::string line = dump_json(to_json(s));
     (void)write_all(fds[1], line.data(), line.size());
     _exit(0);
   }
@@ -171,13 +173,13 @@ std::string handle_request_line(const std::string& line, bool* shutdown) {
   auto j = nlohmann::json::parse(line, nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
     reply = {{"id", nullptr}, {"ok", false}, {"error", "malformed request: not a JSON object"}};
-    return reply.dump();
+    return dump_json(reply);
   }
   reply["id"] = j.contains("id") ? j["id"] : nlohmann::json(nullptr);
   if (!j.contains("op") || !j["op"].is_string()) {
     reply["ok"] = false;
     reply["error"] = "malformed request: missing string field `op`";
-    return reply.dump();
+    return dump_json(reply);
   }
   const std::string op = j["op"];
   if (op == "hello") {
@@ -221,7 +223,7 @@ std::string handle_request_line(const std::string& line, bool* shutdown) {
     reply["ok"] = false;
     reply["error"] = fmt::format("unknown op `{}` (hello, run, list, shutdown)", op);
   }
-  return reply.dump();
+  return dump_json(reply);
 }
 
 int serve_protocol(int in_fd, int out_fd) {
@@ -232,15 +234,18 @@ int serve_protocol(int in_fd, int out_fd) {
     ssize_t n = ::read(in_fd, chunk, sizeof chunk);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
-    buf.append(chunk, static_cast<size_t>(n));
+    std::string_view data(chunk, static_cast<size_t>(n));
+    if (discarding) {  // the rest of an over-long line, up to its newline
+      auto nl = data.find('\n');
+      if (nl == std::string_view::npos) continue;
+      data.remove_prefix(nl + 1);
+      discarding = false;
+    }
+    buf.append(data);
     size_t nl;
     while (!shutdown && (nl = buf.find('\n')) != std::string::npos) {
       std::string line = buf.substr(0, nl);
       buf.erase(0, nl + 1);
-      if (discarding) {  // tail of an over-long line
-        discarding = false;
-        continue;
-      }
       if (line.empty() || line == "\r") continue;
       std::string reply = handle_request_line(line, &shutdown) + "\n";
       if (!write_all(out_fd, reply.data(), reply.size())) return 1;
@@ -248,9 +253,9 @@ int serve_protocol(int in_fd, int out_fd) {
     if (buf.size() > kMaxProtocolLine) {
       buf.clear();
       discarding = true;
-      std::string reply = nlohmann::json{{"id", nullptr}, {"ok", false},
-                                         {"error", fmt::format("request line longer than {} bytes", kMaxProtocolLine)}}
-                              .dump() + "\n";
+      std::string reply = dump_json(nlohmann::json{{"id", nullptr}, {"ok", false},
+                                                   {"error", fmt::format("request line longer than {} bytes",
+                                                                         kMaxProtocolLine)}}) + "\n";
       if (!write_all(out_fd, reply.data(), reply.size())) return 1;
     }
   }

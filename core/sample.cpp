@@ -24,6 +24,10 @@ nlohmann::json num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlo
 
 }  // namespace
 
+std::string dump_json(const nlohmann::json& j, int indent) {
+  return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 const char* to_string(Better b) { return b == Better::Higher ? "higher" : "lower"; }
 
 Result<Better> better_from_string(const std::string& s) {
@@ -45,7 +49,7 @@ std::string params_key(const nlohmann::json& params) {
     if (!out.empty()) out += ',';
     out += k;
     out += '=';
-    out += v.is_string() ? v.get<std::string>() : v.dump();
+    out += v.is_string() ? v.get<std::string>() : dump_json(v);
   }
   return out;
 }

@@ -58,6 +58,10 @@ struct Sample {
   const Metric* metric(const std::string& name) const;
 };
 
+// Serializes JSON, replacing invalid UTF-8 (which an agent or a guest may
+// send) instead of throwing.
+std::string dump_json(const nlohmann::json& j, int indent = -1);
+
 // Canonical one-line rendering of parameters: "qd=32,size=1GiB" (sorted keys).
 std::string params_key(const nlohmann::json& params);
 

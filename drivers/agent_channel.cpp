@@ -9,6 +9,12 @@
 
 namespace vbench {
 
+namespace {
+const std::atomic<bool>* g_interrupt = nullptr;
+}
+
+void AgentChannel::set_interrupt_flag(const std::atomic<bool>* flag) { g_interrupt = flag; }
+
 AgentChannel::AgentChannel(UniqueFd both) {
   shared_fd_ = both.get();
   in_ = std::move(both);
@@ -27,8 +33,9 @@ Result<std::string> AgentChannel::read_line(double timeout_s) {
     if (buf_.size() > kMaxProtocolLine) return make_error("agent sent a line longer than {} bytes", kMaxProtocolLine);
     const uint64_t now = now_ns();
     if (now >= deadline) return make_error("agent did not answer within {:.0f} s", timeout_s);
+    if (g_interrupt && g_interrupt->load()) return make_error("interrupted");
     pollfd p{fd, POLLIN, 0};
-    int wait_ms = static_cast<int>(std::min<uint64_t>((deadline - now) / 1000000 + 1, 1000));
+    int wait_ms = static_cast<int>(std::min<uint64_t>((deadline - now) / 1000000 + 1, 100));
     int rc = poll(&p, 1, wait_ms);
     if (rc < 0) {
       if (errno == EINTR) continue;
@@ -70,7 +77,7 @@ Status send_all(int fd, const std::string& data) {
 Result<nlohmann::json> AgentChannel::call(nlohmann::json request, double timeout_s) {
   const uint64_t id = next_id_++;
   request["id"] = id;
-  std::string line = request.dump() + "\n";
+  std::string line = dump_json(request) + "\n";
   const int wfd = shared_fd_ >= 0 ? shared_fd_ : out_.get();
   if (auto s = send_all(wfd, line); !s) return s.error().context("send to agent");
   const uint64_t deadline = now_ns() + static_cast<uint64_t>(timeout_s * 1e9);

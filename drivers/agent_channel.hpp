@@ -2,6 +2,7 @@
 // The harness side of the agent protocol over a pair of descriptors: send a
 // request line, wait (bounded) for its reply line, parse strictly. Everything
 // an agent sends is untrusted.
+#include <atomic>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -30,6 +31,10 @@ class AgentChannel {
   Result<nlohmann::json> call(nlohmann::json request, double timeout_s);
 
   int read_fd() const { return in_.get(); }
+
+  // A flag that, once set (SIGINT/SIGTERM), makes every wait on any channel
+  // give up with "interrupted" within 100 ms.
+  static void set_interrupt_flag(const std::atomic<bool>* flag);
 
  private:
   Result<std::string> read_line(double timeout_s);

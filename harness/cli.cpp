@@ -1,17 +1,407 @@
 #include "harness/cli.hpp"
 
+#include <fnmatch.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <iostream>
+#include <random>
+
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "core/clock.hpp"
+#include "core/fs.hpp"
+#include "core/runstate.hpp"
+#include "drivers/agent_channel.hpp"
+#include "drivers/driver.hpp"
+#include "harness/hostinfo.hpp"
+#include "harness/scheduler.hpp"
+#include "harness/suite.hpp"
+#include "harness/summary.hpp"
+#include "reports/reports.hpp"
+#include "workloads/net_peer.hpp"
+#include "workloads/registry.hpp"
 
 namespace vbench {
+namespace {
+
+std::atomic<bool> g_stop{false};
+std::atomic<int> g_signal{0};
+
+void on_signal(int sig) {
+  g_signal.store(sig);
+  g_stop.store(true);
+}
+
+constexpr int kExitOk = 0, kExitFailures = 1, kExitUsage = 2;
+
+int usage_error(const std::string& msg) {
+  fmt::print(stderr, "vbench: {}\n", msg);
+  return kExitUsage;
+}
+
+std::string default_agent_path() {
+  if (const char* env = getenv("VBENCH_AGENT"); env && *env) return env;
+  std::string self = self_exe();
+  return self.substr(0, self.rfind('/') + 1) + "vbench-agent";
+}
+
+std::vector<std::string> split_list(const std::vector<std::string>& in) {
+  std::vector<std::string> out;
+  for (const auto& s : in) {
+    size_t pos = 0;
+    while (pos <= s.size()) {
+      size_t c = s.find(',', pos);
+      std::string part = s.substr(pos, c == std::string::npos ? std::string::npos : c - pos);
+      if (!part.empty()) out.push_back(part);
+      if (c == std::string::npos) break;
+      pos = c + 1;
+    }
+  }
+  return out;
+}
+
+// Normalizes an environment's knobs with its driver's ParamSpecs.
+Result<std::map<std::string, nlohmann::json>> normalize_knobs(const SuiteEnv& env, const Driver& d) {
+  std::map<std::string, nlohmann::json> out;
+  const auto specs = d.knobs();
+  for (const auto& [k, v] : env.knobs) {
+    if (k == "kind") continue;
+    const ParamSpec* spec = nullptr;
+    for (const auto& s : specs)
+      if (s.name == k) spec = &s;
+    if (!spec) {
+      std::vector<std::string> names;
+      for (const auto& s : specs) names.push_back(s.name);
+      return make_error("environment `{}` ({}): unknown knob `{}` (it has: {})", env.name, env.kind, k,
+                        names.empty() ? std::string("none") : fmt::format("{}", fmt::join(names, ", ")));
+    }
+    auto n = normalize_param(*spec, v);
+    if (!n) return n.error().context(fmt::format("environment `{}`", env.name));
+    out[k] = *n;
+  }
+  for (const auto& s : specs)
+    if (!out.count(s.name)) {
+      auto n = normalize_param(s, nlohmann::json(s.default_value));
+      if (n) out[s.name] = *n;
+    }
+  return out;
+}
+
+struct RunArgs {
+  std::string suite = "quick";
+  std::vector<std::string> envs, workloads, sets, env_sets, counters;
+  int repetitions = 0, max_repetitions = 0, warmup = -1;
+  std::string out, scratch, agent;
+  uint64_t seed = 0;
+  bool has_seed = false;
+  bool no_cleanup = false;
+};
+
+void install_signal_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+void cleanup_dead_runs(bool verbose) {
+  const auto dead = dead_runs();
+  for (const auto& d : all_drivers())
+    if (auto s = d->cleanup_stale(); !s) fmt::print(stderr, "vbench: cleanup ({}): {}\n", d->name(), s.error().message);
+  for (const auto& id : dead) {
+    // Scratch directories that vbench made itself are recorded by path.
+    auto scratch = read_line(run_state_dir(id) + "/scratch");
+    if (scratch && !scratch->empty()) (void)remove_tree(*scratch);
+    unregister_run(id);
+    if (verbose) fmt::print("removed leftovers of dead run {}\n", id);
+  }
+}
+
+int cmd_run(const RunArgs& a, const std::string& command_line) {
+  auto suite_r = load_suite(a.suite);
+  if (!suite_r) return usage_error(suite_r.error().message);
+  Suite suite = std::move(*suite_r);
+  for (const auto& s : a.sets)
+    if (auto st = apply_set(suite, s); !st) return usage_error(fmt::format("--set {}: {}", s, st.error().message));
+  // --env picks environments: those the suite defines by that name, else one
+  // of that kind with default knobs.
+  const auto env_names = split_list(a.envs);
+  if (!env_names.empty()) {
+    std::vector<SuiteEnv> chosen;
+    for (const auto& n : env_names) {
+      if (!suite.env(n))
+        if (auto st = add_env(suite, n); !st) return usage_error(fmt::format("--env {}: {}", n, st.error().message));
+      chosen.push_back(*suite.env(n));
+    }
+    suite.envs = chosen;
+  }
+  for (const auto& s : a.env_sets)
+    if (auto st = apply_env_set(suite, s); !st) return usage_error(fmt::format("--env-set {}: {}", s, st.error().message));
+  if (suite.envs.empty()) return usage_error("no environments to run (suite has none; use --env)");
+  const auto globs = split_list(a.workloads);
+  if (!globs.empty()) {
+    std::vector<SuiteWorkload> kept;
+    for (const auto& w : suite.workloads)
+      for (const auto& g : globs)
+        if (fnmatch(g.c_str(), w.name.c_str(), 0) == 0) {
+          kept.push_back(w);
+          break;
+        }
+    if (kept.empty()) return usage_error(fmt::format("--workloads {}: matches no workload of suite `{}`",
+                                                     fmt::join(globs, ","), suite.name));
+    suite.workloads = kept;
+  }
+  if (a.repetitions > 0) suite.repetitions = suite.max_repetitions = a.repetitions;
+  if (a.max_repetitions > 0) suite.max_repetitions = std::max(a.max_repetitions, suite.repetitions);
+  if (a.warmup >= 0) suite.warmup = a.warmup;
+  if (a.has_seed) suite.seed = a.seed;
+
+  RunConfig cfg;
+  for (const auto& e : suite.envs) {
+    Driver* d = find_driver(e.kind);
+    if (!d) return usage_error(fmt::format("environment `{}`: no driver for kind `{}`", e.name, e.kind));
+    auto knobs = normalize_knobs(e, *d);
+    if (!knobs) return usage_error(knobs.error().message);
+    cfg.envs.push_back(PlannedEnv{e.name, e.kind, *knobs});
+  }
+  for (const auto& w : suite.workloads)
+    for (const auto& p : w.param_sets) cfg.workloads.push_back(PlannedWorkload{w.name, p.json()});
+  cfg.repetitions = std::max(1, suite.repetitions);
+  cfg.max_repetitions = std::max(cfg.repetitions, suite.max_repetitions);
+  cfg.warmup = std::max(0, suite.warmup);
+  cfg.ci_target = suite.ci_target;
+  cfg.timeout_s = suite.timeout_s;
+  cfg.seed = suite.seed ? *suite.seed : std::random_device{}() * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(now_ns());
+  cfg.counters = split_list(a.counters);
+  cfg.agent_path = a.agent.empty() ? default_agent_path() : a.agent;
+  if (access(cfg.agent_path.c_str(), X_OK) != 0)
+    return usage_error(fmt::format("agent `{}` not found or not executable (build it, or set --agent / VBENCH_AGENT)",
+                                   cfg.agent_path));
+  cfg.run_id = make_run_id();
+  cfg.out_dir = a.out.empty() ? fmt::format("results/{}", utc_compact_timestamp()) : a.out;
+  if (path_exists(cfg.out_dir + "/results.jsonl"))
+    return usage_error(fmt::format("--out {}: already holds results.jsonl; choose a new directory", cfg.out_dir));
+  if (auto s = mkdir_p(cfg.out_dir); !s) return usage_error(s.error().context("--out").message);
+
+  if (!a.no_cleanup) cleanup_dead_runs(false);
+  install_signal_handlers();
+  AgentChannel::set_interrupt_flag(&g_stop);
+  if (auto s = register_run(cfg.run_id); !s)
+    return usage_error(s.error().context("record run state (vbench needs root for environments)").message);
+
+  // Scratch: a fresh directory, removed at the end; under --scratch DIR when given.
+  const std::string scratch_parent = a.scratch.empty() ? "/var/tmp" : a.scratch;
+  struct stat st;
+  if (stat(scratch_parent.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    unregister_run(cfg.run_id);
+    return usage_error(fmt::format("--scratch {}: not a directory", scratch_parent));
+  }
+  cfg.scratch_dir = fmt::format("{}/vbench-{}", scratch_parent, cfg.run_id);
+  if (auto s = mkdir_p(cfg.scratch_dir, 0755); !s) {
+    unregister_run(cfg.run_id);
+    return usage_error(s.error().context("scratch").message);
+  }
+  (void)write_file(run_state_dir(cfg.run_id) + "/scratch", cfg.scratch_dir + "\n");
+
+  RunMeta meta;
+  meta.run_id = cfg.run_id;
+  meta.vbench_version = VBENCH_VERSION;
+  meta.git_commit = VBENCH_GIT_COMMIT;
+  meta.started_at = utc_timestamp();
+  meta.seed = cfg.seed;
+  meta.baseline_env = suite.baseline;
+  meta.host = collect_host_info().to_json();
+  meta.suite = to_json(suite);
+  meta.command_line = command_line;
+
+  int rc = kExitOk;
+  {
+    auto log = ResultsLog::open(cfg.out_dir + "/results.jsonl");
+    if (!log) {
+      (void)remove_tree(cfg.scratch_dir);
+      unregister_run(cfg.run_id);
+      return usage_error(log.error().message);
+    }
+    (void)log->write_meta(meta);
+    Progress progress(stderr);
+    progress.message(fmt::format("vbench {}: suite {} ({} workload sets × {} envs), seed {}, results in {}",
+                                 VBENCH_VERSION, suite.name, cfg.workloads.size(), cfg.envs.size(), cfg.seed,
+                                 cfg.out_dir));
+    ResultSet rs = execute_run(cfg, meta, *log, progress, g_stop);
+    rs.meta.finished_at = utc_timestamp();
+    (void)log->write_end(rs.meta);
+    RunSummary summary = summarize_run(rs, rs.meta.baseline_env, rs.meta.seed);
+    if (auto s = write_result_files(cfg.out_dir, rs, summary); !s)
+      fmt::print(stderr, "vbench: writing results: {}\n", s.error().message);
+    std::cout << render_table(rs, summary, isatty(1) != 0) << std::flush;
+    fmt::print("results: {0}/results.json, {0}/results.csv, {0}/results.jsonl\n", cfg.out_dir);
+    bool failures = false;
+    for (const auto& s : rs.samples) failures |= !s.ok;
+    for (const auto& e : rs.envs) failures |= !e.started;
+    if (rs.meta.interrupted) rc = 128 + (g_signal.load() ? g_signal.load() : SIGINT);
+    else if (failures) rc = kExitFailures;
+  }
+  (void)remove_tree(cfg.scratch_dir);
+  unregister_run(cfg.run_id);
+  return rc;
+}
+
+int cmd_list(bool json) {
+  if (json) {
+    nlohmann::json j;
+    auto& ws = j["workloads"] = nlohmann::json::array();
+    for (const auto& w : all_workloads()) {
+      nlohmann::json ps = nlohmann::json::array();
+      for (const auto& p : w.params)
+        ps.push_back({{"name", p.name}, {"type", to_string(p.type)}, {"default", p.default_value}, {"help", p.help}});
+      ws.push_back({{"name", w.name}, {"description", w.description}, {"params", ps}});
+    }
+    auto& es = j["environments"] = nlohmann::json::array();
+    for (const auto& d : all_drivers()) {
+      auto a = d->probe();
+      es.push_back({{"name", d->name()}, {"available", a.available}, {"reason", a.reason}});
+    }
+    std::cout << dump_json(j, 2) << "\n";
+    return kExitOk;
+  }
+  fmt::print("Workloads\n");
+  for (const auto& w : all_workloads()) {
+    fmt::print("  {:<16} {}\n", w.name, w.description);
+    for (const auto& p : w.params)
+      fmt::print("      {:<12} {:<8} default {:<10} {}\n", p.name, to_string(p.type), p.default_value, p.help);
+  }
+  fmt::print("\nEnvironments\n");
+  for (const auto& d : all_drivers()) {
+    auto a = d->probe();
+    fmt::print("  {:<10} {:<12} {}\n", d->name(), a.available ? "available" : "UNAVAILABLE", a.reason);
+    for (const auto& k : d->knobs())
+      fmt::print("      {:<12} {:<8} default {:<10} {}\n", k.name, to_string(k.type),
+                 k.default_value.empty() ? "\"\"" : k.default_value, k.help);
+  }
+  fmt::print("\nSuites: {}\n", fmt::join(builtin_suite_names(), ", "));
+  return kExitOk;
+}
+
+int cmd_doctor(bool json) {
+  HostInfo h = collect_host_info();
+  if (json) {
+    nlohmann::json j = h.to_json();
+    for (const auto& d : all_drivers()) {
+      auto a = d->probe();
+      j["environments"].push_back({{"name", d->name()}, {"available", a.available}, {"reason", a.reason}});
+    }
+    std::cout << dump_json(j, 2) << "\n";
+    return kExitOk;
+  }
+  const bool color = isatty(1) != 0;
+  auto mark = [&](const std::string& level) -> std::string {
+    if (level == "warn") return color ? "\033[33m!!\033[0m" : "!!";
+    if (level == "ok") return color ? "\033[32mok\033[0m" : "ok";
+    return "  ";
+  };
+  fmt::print("Host\n");
+  for (const auto& f : h.facts) {
+    fmt::print("  {} {:<24} {}\n", mark(f.level), f.label, f.value);
+    if (!f.hint.empty()) fmt::print("     {:<24} -> {}\n", "", f.hint);
+  }
+  fmt::print("\nEnvironments\n");
+  for (const auto& d : all_drivers()) {
+    auto a = d->probe();
+    fmt::print("  {} {:<24} {}\n", mark(a.available ? "ok" : "warn"), d->name(),
+               (a.available ? "available" : "UNAVAILABLE") + (a.reason.empty() ? "" : ": " + a.reason));
+  }
+  return kExitOk;
+}
+
+int cmd_report(const std::string& input, const std::string& output) {
+  auto rs = load_results(input);
+  if (!rs) return usage_error(rs.error().message);
+  RunSummary summary = summarize_run(*rs, rs->meta.baseline_env, rs->meta.seed);
+  if (output.empty()) {
+    std::cout << render_table(*rs, summary, isatty(1) != 0);
+    return kExitOk;
+  }
+  auto ends = [&](const char* ext) {
+    const std::string e = ext;
+    return output.size() >= e.size() && output.compare(output.size() - e.size(), e.size(), e) == 0;
+  };
+  std::string text;
+  if (ends(".json")) text = dump_json(render_json(*rs, summary), 1) + "\n";
+  else if (ends(".csv")) text = render_summary_csv(summary);
+  else return usage_error(fmt::format("-o {}: unknown format (use .json or .csv)", output));
+  if (auto s = write_file_atomic(output, text); !s) return usage_error(s.error().message);
+  fmt::print("wrote {}\n", output);
+  return kExitOk;
+}
+
+}  // namespace
 
 int cli_main(int argc, char** argv) {
-  CLI::App app{"vbench: what does isolation cost?"};
+  CLI::App app{"vbench: what does isolation cost? Runs the same workloads on bare metal, in containers and in\n"
+               "KVM guests it creates itself, and reports the overhead with confidence intervals."};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", fmt::format("vbench {} ({})", VBENCH_VERSION, VBENCH_GIT_COMMIT));
+
+  RunArgs ra;
+  auto* run = app.add_subcommand("run", "run a suite");
+  run->add_option("--suite", ra.suite, "built-in suite name (smoke, quick, standard) or TOML file")->capture_default_str();
+  run->add_option("--env", ra.envs, "environments, comma-separated: bare,container,kvm (default: the suite's)");
+  run->add_option("--workloads", ra.workloads, "only workloads matching these globs, e.g. 'cpu.*,mem.bandwidth'");
+  run->add_option("--repetitions", ra.repetitions, "measured repetitions per cell (overrides the suite)");
+  run->add_option("--max-repetitions", ra.max_repetitions, "adaptive cap on repetitions");
+  run->add_option("--warmup", ra.warmup, "warm-up runs per cell (discarded)");
+  run->add_option("--seed", ra.seed, "seed for the shuffled order and the bootstrap")->each([&](const std::string&) {
+    ra.has_seed = true;
+  });
+  run->add_option("--out", ra.out, "output directory (default results/<UTC timestamp>)");
+  run->add_option("--set", ra.sets, "WORKLOAD.PARAM=VALUE, e.g. mem.bandwidth.size=1GiB (repeatable)");
+  run->add_option("--env-set", ra.env_sets, "ENV.KNOB=VALUE, e.g. container.cpus=0.5 (repeatable)");
+  run->add_option("--scratch", ra.scratch, "directory for disk workloads' files (default /var/tmp)");
+  run->add_option("--counters", ra.counters, "perf events to count around each measured region (comma-separated)");
+  run->add_option("--agent", ra.agent, "path of vbench-agent (default: next to vbench)");
+  run->add_flag("--no-cleanup", ra.no_cleanup, "do not remove leftovers of dead runs first");
+
+  bool list_json = false;
+  auto* list = app.add_subcommand("list", "workloads with their parameters, environments with availability");
+  list->add_flag("--json", list_json, "machine-readable");
+
+  bool doctor_json = false;
+  auto* doctor = app.add_subcommand("doctor", "what this host offers and what will limit the numbers");
+  doctor->add_flag("--json", doctor_json, "machine-readable");
+
+  auto* cleanup = app.add_subcommand("cleanup", "remove what dead vbench runs left behind");
+
+  std::string report_in, report_out;
+  auto* report = app.add_subcommand("report", "rebuild reports from results.json or results.jsonl");
+  report->add_option("results", report_in, "results.json or results.jsonl")->required();
+  report->add_option("-o,--output", report_out, "output file; format by extension (.json, .csv)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
+    const int rc = app.exit(e);
+    return rc == 0 ? kExitOk : kExitUsage;
   }
-  return 0;
+  std::string command_line;
+  for (int i = 0; i < argc; ++i) command_line += (i ? " " : "") + std::string(argv[i]);
+
+  if (*run) return cmd_run(ra, command_line);
+  if (*list) return cmd_list(list_json);
+  if (*doctor) return cmd_doctor(doctor_json);
+  if (*cleanup) {
+    if (geteuid() != 0) return usage_error("cleanup needs root");
+    cleanup_dead_runs(true);
+    return kExitOk;
+  }
+  if (*report) return cmd_report(report_in, report_out);
+  return kExitUsage;
 }
 
 }  // namespace vbench

@@ -1,0 +1,191 @@
+#include "harness/results.hpp"
+
+#include <fcntl.h>
+
+#include <algorithm>
+#include <sstream>
+
+namespace vbench {
+
+const EnvRecord* ResultSet::env(const std::string& label) const {
+  for (const auto& e : envs)
+    if (e.label == label) return &e;
+  return nullptr;
+}
+
+nlohmann::json to_json(const RunMeta& m) {
+  return {{"run_id", m.run_id},       {"vbench_version", m.vbench_version}, {"git_commit", m.git_commit},
+          {"started_at", m.started_at}, {"finished_at", m.finished_at},     {"seed", m.seed},
+          {"baseline_env", m.baseline_env}, {"host", m.host},               {"suite", m.suite},
+          {"command_line", m.command_line}, {"interrupted", m.interrupted}};
+}
+
+nlohmann::json to_json(const EnvRecord& e) {
+  nlohmann::json lc = nlohmann::json::array();
+  for (const auto& m : e.lifecycle) lc.push_back(to_json(m));
+  return {{"name", e.name},   {"kind", e.kind},         {"label", e.label},      {"started", e.started},
+          {"error", e.error}, {"lifecycle", lc},        {"describe", e.describe}, {"warnings", e.warnings}};
+}
+
+namespace {
+
+std::string str(const nlohmann::json& j, const char* k) {
+  return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : std::string();
+}
+
+}  // namespace
+
+Result<RunMeta> run_meta_from_json(const nlohmann::json& j) {
+  if (!j.is_object()) return make_error("run record is not an object");
+  RunMeta m;
+  m.run_id = str(j, "run_id");
+  if (m.run_id.empty()) return make_error("run record lacks `run_id`");
+  m.vbench_version = str(j, "vbench_version");
+  m.git_commit = str(j, "git_commit");
+  m.started_at = str(j, "started_at");
+  m.finished_at = str(j, "finished_at");
+  m.baseline_env = str(j, "baseline_env");
+  m.command_line = str(j, "command_line");
+  if (j.contains("seed") && j["seed"].is_number_unsigned()) m.seed = j["seed"].get<uint64_t>();
+  if (j.contains("host") && j["host"].is_object()) m.host = j["host"];
+  if (j.contains("suite") && j["suite"].is_object()) m.suite = j["suite"];
+  if (j.contains("interrupted") && j["interrupted"].is_boolean()) m.interrupted = j["interrupted"].get<bool>();
+  return m;
+}
+
+Result<EnvRecord> env_record_from_json(const nlohmann::json& j) {
+  if (!j.is_object()) return make_error("env record is not an object");
+  EnvRecord e;
+  e.name = str(j, "name");
+  e.kind = str(j, "kind");
+  e.label = str(j, "label");
+  if (e.label.empty()) return make_error("env record lacks `label`");
+  e.error = str(j, "error");
+  if (j.contains("started") && j["started"].is_boolean()) e.started = j["started"].get<bool>();
+  if (j.contains("lifecycle") && j["lifecycle"].is_array())
+    for (const auto& m : j["lifecycle"]) {
+      auto r = metric_from_json(m);
+      if (!r) return r.error().context("env lifecycle");
+      e.lifecycle.push_back(*r);
+    }
+  if (j.contains("describe") && j["describe"].is_object()) e.describe = j["describe"];
+  if (j.contains("warnings") && j["warnings"].is_array())
+    for (const auto& w : j["warnings"])
+      if (w.is_string()) e.warnings.push_back(w.get<std::string>());
+  return e;
+}
+
+namespace {
+
+Status add_record(ResultSet& rs, const nlohmann::json& j, bool& have_meta) {
+  if (!j.is_object() || !j.contains("type") || !j["type"].is_string()) return make_error("record lacks a `type`");
+  const std::string type = j["type"];
+  if (type == "run") {
+    auto m = run_meta_from_json(j);
+    if (!m) return m.error();
+    rs.meta = *m;
+    have_meta = true;
+  } else if (type == "env") {
+    auto e = env_record_from_json(j);
+    if (!e) return e.error();
+    // A later record of the same environment (after teardown) supersedes.
+    auto it = std::find_if(rs.envs.begin(), rs.envs.end(), [&](const EnvRecord& x) { return x.label == e->label; });
+    if (it != rs.envs.end()) *it = *e;
+    else rs.envs.push_back(*e);
+  } else if (type == "sample") {
+    auto s = sample_from_json(j);
+    if (!s) return s.error();
+    rs.samples.push_back(std::move(*s));
+  } else if (type == "end") {
+    rs.meta.finished_at = str(j, "finished_at");
+    if (j.contains("interrupted") && j["interrupted"].is_boolean()) rs.meta.interrupted = j["interrupted"].get<bool>();
+  }
+  // Unknown record types are skipped: newer writers may add some.
+  return {};
+}
+
+}  // namespace
+
+Result<ResultSet> load_results(const std::string& path) {
+  auto text = read_file(path, size_t{4} << 30);
+  if (!text) return text.error();
+  ResultSet rs;
+  bool have_meta = false;
+  // results.json: one object with "run", "envs", "samples".
+  auto whole = nlohmann::json::parse(*text, nullptr, false);
+  if (!whole.is_discarded() && whole.is_object() && whole.contains("run")) {
+    auto m = run_meta_from_json(whole["run"]);
+    if (!m) return m.error().context(path);
+    rs.meta = *m;
+    if (whole.contains("envs") && whole["envs"].is_array())
+      for (const auto& e : whole["envs"]) {
+        auto r = env_record_from_json(e);
+        if (!r) return r.error().context(path);
+        rs.envs.push_back(*r);
+      }
+    if (whole.contains("samples") && whole["samples"].is_array())
+      for (size_t i = 0; i < whole["samples"].size(); ++i) {
+        auto s = sample_from_json(whole["samples"][i]);
+        if (!s) return s.error().context(fmt::format("{}: samples[{}]", path, i));
+        rs.samples.push_back(std::move(*s));
+      }
+    return rs;
+  }
+  // results.jsonl: one record per line; a torn last line (crash mid-write) is
+  // ignored, any other bad line is an error.
+  std::istringstream in(*text);
+  std::string line;
+  int lineno = 0;
+  std::vector<std::string> lines;
+  while (std::getline(in, line)) lines.push_back(line);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    lineno = static_cast<int>(i) + 1;
+    if (lines[i].empty()) continue;
+    auto j = nlohmann::json::parse(lines[i], nullptr, false);
+    if (j.is_discarded()) {
+      if (i + 1 == lines.size()) break;
+      return make_error("{}:{}: not valid JSON", path, lineno);
+    }
+    if (auto s = add_record(rs, j, have_meta); !s) return s.error().context(fmt::format("{}:{}", path, lineno));
+  }
+  if (!have_meta) return make_error("{}: not a vbench results file (no run record)", path);
+  return rs;
+}
+
+Result<ResultsLog> ResultsLog::open(const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return sys_error(fmt::format("open `{}`", path));
+  ResultsLog log;
+  log.path_ = path;
+  log.fd_ = std::make_shared<UniqueFd>(fd);
+  return log;
+}
+
+Status ResultsLog::append(const nlohmann::json& j) {
+  if (auto s = append_line_synced(fd_->get(), dump_json(j)); !s) return s.error().context(fmt::format("`{}`", path_));
+  return {};
+}
+
+Status ResultsLog::write_meta(const RunMeta& m) {
+  auto j = to_json(m);
+  j["type"] = "run";
+  return append(j);
+}
+
+Status ResultsLog::write_env(const EnvRecord& e) {
+  auto j = to_json(e);
+  j["type"] = "env";
+  return append(j);
+}
+
+Status ResultsLog::write_sample(const Sample& s) {
+  auto j = to_json(s);
+  j["type"] = "sample";
+  return append(j);
+}
+
+Status ResultsLog::write_end(const RunMeta& m) {
+  return append({{"type", "end"}, {"finished_at", m.finished_at}, {"interrupted", m.interrupted}});
+}
+
+}  // namespace vbench

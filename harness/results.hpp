@@ -1,0 +1,78 @@
+#pragma once
+// A run's results as stored: results.jsonl is written line by line as the run
+// goes (a crash loses at most the sample in flight):
+//   {"type":"run", ...RunMeta}          first line
+//   {"type":"env", ...EnvRecord}        when an environment started (or failed to)
+//   {"type":"sample", ...Sample}        one per sample, warm-ups included (flagged)
+//   {"type":"end", "finished_at", "interrupted"}
+// results.json holds the same records plus the computed summary, and is
+// written atomically at the end; both can be read back by load_results.
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
+#include "core/fs.hpp"
+#include "core/sample.hpp"
+
+namespace vbench {
+
+struct RunMeta {
+  std::string run_id;
+  std::string vbench_version;
+  std::string git_commit;
+  std::string started_at;
+  std::string finished_at;
+  uint64_t seed = 0;
+  std::string baseline_env;
+  nlohmann::json host = nlohmann::json::object();   // HostInfo::to_json()
+  nlohmann::json suite = nlohmann::json::object();  // the suite as run
+  std::string command_line;
+  bool interrupted = false;
+};
+
+struct EnvRecord {
+  std::string name;   // suite name: "container"
+  std::string kind;   // driver: "container"
+  std::string label;  // as shown: "kvm[tcg]"
+  bool started = false;
+  std::string error;  // why it did not start
+  std::vector<Metric> lifecycle;  // e.g. start_s, boot_s, teardown_s
+  nlohmann::json describe = nlohmann::json::object();
+  std::vector<std::string> warnings;
+};
+
+struct ResultSet {
+  RunMeta meta;
+  std::vector<EnvRecord> envs;
+  std::vector<Sample> samples;
+
+  const EnvRecord* env(const std::string& label) const;
+};
+
+nlohmann::json to_json(const RunMeta& m);
+nlohmann::json to_json(const EnvRecord& e);
+Result<RunMeta> run_meta_from_json(const nlohmann::json& j);
+Result<EnvRecord> env_record_from_json(const nlohmann::json& j);
+
+// Reads results.json or results.jsonl (by content: a JSON object with "run",
+// or JSON lines). Errors name the file and line.
+Result<ResultSet> load_results(const std::string& path);
+
+// Appends records to results.jsonl, each line synced to disk.
+class ResultsLog {
+ public:
+  static Result<ResultsLog> open(const std::string& path);
+  Status write_meta(const RunMeta& m);
+  Status write_env(const EnvRecord& e);
+  Status write_sample(const Sample& s);
+  Status write_end(const RunMeta& m);
+
+ private:
+  Status append(const nlohmann::json& j);
+  std::string path_;
+  std::shared_ptr<UniqueFd> fd_;
+};
+
+}  // namespace vbench

@@ -1,0 +1,56 @@
+#pragma once
+// Runs a plan interleaved: round r runs every (env, workload, parameter set)
+// cell once, in an order shuffled per round from the recorded seed, so that
+// drift of a noisy machine falls on all environments alike. Warm-up rounds
+// come first and are flagged (kept in results.jsonl, left out of statistics).
+// After the minimum number of repetitions a cell stops once every metric's
+// 95% CI half-width of the median is below the target, or at the cap.
+#include <atomic>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "harness/progress.hpp"
+#include "harness/results.hpp"
+
+namespace vbench {
+
+struct PlannedEnv {
+  std::string name;  // suite name
+  std::string kind;  // driver
+  std::map<std::string, nlohmann::json> knobs;
+};
+
+struct PlannedWorkload {
+  std::string workload;
+  nlohmann::json params = nlohmann::json::object();  // as given (normalized by the agent)
+};
+
+struct RunConfig {
+  std::vector<PlannedEnv> envs;
+  std::vector<PlannedWorkload> workloads;
+  int repetitions = 3;
+  int max_repetitions = 3;
+  int warmup = 1;
+  double ci_target = 0.02;
+  double timeout_s = 600;
+  double env_start_timeout_s = 180;
+  uint64_t seed = 0;
+  std::vector<std::string> counters;
+  std::string run_id;
+  std::string out_dir;
+  std::string scratch_dir;
+  std::string agent_path;
+};
+
+// Runs everything, appending to `log` as it goes, and returns what it
+// recorded. Returns early (meta.interrupted) once `stop` is set.
+ResultSet execute_run(const RunConfig& cfg, RunMeta meta, ResultsLog& log, Progress& progress,
+                      const std::atomic<bool>& stop);
+
+// A run id unique on this host: "vb<yymmddHHMMSS>-<6 hex>".
+std::string make_run_id();
+
+}  // namespace vbench
