@@ -1,6 +1,7 @@
 #include "drivers/agent_channel.hpp"
 
 #include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "agent/protocol.hpp"
@@ -52,12 +53,33 @@ Result<std::string> AgentChannel::read_line(double timeout_s) {
   }
 }
 
+namespace {
+
+// An agent (or a guest) that died must be an error here, not a SIGPIPE for
+// the whole harness: sockets get MSG_NOSIGNAL; other descriptors (pipes)
+// fall back to write().
+Status send_all(int fd, const std::string& data) {
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::send(fd, data.data() + off, data.size() - off, MSG_NOSIGNAL);
+    if (n < 0 && errno == ENOTSOCK) return write_all(fd, data.data() + off, data.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return sys_error("write");
+    }
+    off += static_cast<size_t>(n);
+  }
+  return {};
+}
+
+}  // namespace
+
 Result<nlohmann::json> AgentChannel::call(nlohmann::json request, double timeout_s) {
   const uint64_t id = next_id_++;
   request["id"] = id;
   std::string line = dump_json(request) + "\n";
   const int wfd = shared_fd_ >= 0 ? shared_fd_ : out_.get();
-  if (auto s = write_all(wfd, line.data(), line.size()); !s) return s.error().context("send to agent");
+  if (auto s = send_all(wfd, line); !s) return s.error().context("send to agent");
   const uint64_t deadline = now_ns() + static_cast<uint64_t>(timeout_s * 1e9);
   for (;;) {
     double left = static_cast<double>(deadline - std::min(deadline, now_ns())) / 1e9;

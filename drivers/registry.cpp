@@ -1,6 +1,7 @@
 #include "drivers/bare/bare.hpp"
 #include "drivers/container/container.hpp"
 #include "drivers/driver.hpp"
+#include "drivers/kvm/kvm.hpp"
 
 namespace vbench {
 
@@ -9,6 +10,7 @@ const std::vector<std::unique_ptr<Driver>>& all_drivers() {
     std::vector<std::unique_ptr<Driver>> d;
     d.push_back(std::make_unique<BareDriver>());
     d.push_back(std::make_unique<ContainerDriver>());
+    d.push_back(std::make_unique<KvmDriver>());
     return d;
   }();
   return drivers;
