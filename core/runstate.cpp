@@ -13,7 +13,7 @@ namespace vbench {
 
 std::string run_state_dir(const std::string& run_id) { return std::string(kRunStateRoot) + "/" + run_id; }
 
-unsigned long long process_start_time(int pid) {
+uint64_t process_start_time(pid_t pid) {
   auto stat = read_file(fmt::format("/proc/{}/stat", pid), 1 << 16);
   if (!stat) return 0;
   // The command name may hold spaces and parentheses: fields start after the last ')'.
@@ -21,8 +21,11 @@ unsigned long long process_start_time(int pid) {
   if (close == std::string::npos) return 0;
   std::istringstream in(stat->substr(close + 2));
   std::string field;
-  for (int i = 3; i <= 22 && (in >> field); ++i)
+  for (int i = 3; i <= 22 && (in >> field); ++i) {
+    // A zombie has finished: only its parent's wait is missing.
+    if (i == 3 && (field == "Z" || field == "X")) return 0;
     if (i == 22) return std::strtoull(field.c_str(), nullptr, 10);
+  }
   return 0;
 }
 
@@ -40,7 +43,7 @@ bool run_is_alive(const std::string& run_id) {
   int pid = 0;
   unsigned long long start = 0;
   if (std::sscanf(owner->c_str(), "%d %llu", &pid, &start) != 2 || pid <= 0) return false;
-  return process_start_time(pid) == start;
+  return process_start_time(pid) == static_cast<uint64_t>(start);
 }
 
 std::vector<std::string> dead_runs() {
@@ -49,7 +52,8 @@ std::vector<std::string> dead_runs() {
   if (!d) return out;
   while (dirent* e = readdir(d)) {
     std::string name = e->d_name;
-    if (name == "." || name == "..") continue;
+    // Only run directories: drivers keep other state here (containers/).
+    if (run_id_in(name) != name) continue;
     if (!run_is_alive(name)) out.push_back(name);
   }
   closedir(d);

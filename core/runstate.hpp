@@ -4,6 +4,9 @@
 // `vbench cleanup` (and the start of every run) removes what dead runs left
 // behind, and never touches a live run's resources: a pid alone could have
 // been reused, the pair cannot.
+#include <sys/types.h>
+
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -16,8 +19,9 @@ inline constexpr const char* kRunStateRoot = "/run/vbench";
 // "/run/vbench/<run_id>"
 std::string run_state_dir(const std::string& run_id);
 
-// Start time of a process (field 22 of /proc/PID/stat), 0 if it does not exist.
-unsigned long long process_start_time(int pid);
+// Start time of a process (field 22 of /proc/PID/stat, clock ticks since
+// boot); 0 if it does not exist or has already exited (a zombie).
+uint64_t process_start_time(pid_t pid);
 
 // Creates /run/vbench/<run_id>/ with the owner file for this process.
 Status register_run(const std::string& run_id);

@@ -46,7 +46,7 @@ Status remount_bind_readonly(const std::string& target) {
   return do_mount(nullptr, target, nullptr, flags);
 }
 
-Status bind(const std::string& source, const std::string& target) {
+Status bind_mount(const std::string& source, const std::string& target) {
   // MS_BIND without MS_REC: the source's own submounts are not wanted.
   if (::mount(source.c_str(), target.c_str(), nullptr, MS_BIND, nullptr) != 0)
     return sys_error(fmt::format("bind `{}` on `{}`", source, target));
@@ -60,7 +60,7 @@ Status minimal_dev(const std::string& dev) {
   for (const char* n : {"null", "zero", "full", "random", "urandom"}) {
     const std::string target = dev + "/" + n;
     if (auto s = make_file(target, 0666); !s) return s;
-    if (auto s = bind(std::string("/dev/") + n, target); !s) return s;
+    if (auto s = bind_mount(std::string("/dev/") + n, target); !s) return s;
   }
   const std::pair<const char*, const char*> links[] = {
       {"fd", "/proc/self/fd"}, {"stdin", "/proc/self/fd/0"}, {"stdout", "/proc/self/fd/1"}, {"stderr", "/proc/self/fd/2"}};
@@ -84,7 +84,7 @@ Status assemble_rootfs(const RootfsPlan& p) {
 
   const std::string agent = r + kAgentInContainer;
   if (auto s = make_file(agent, 0755); !s) return s;
-  if (auto s = bind(p.agent_binary, agent); !s) return s;
+  if (auto s = bind_mount(p.agent_binary, agent); !s) return s;
   if (auto s = remount_bind_readonly(agent); !s) return s;
 
   // proc for the new pid namespace: this process is its init, so the mount
@@ -107,7 +107,7 @@ Status assemble_rootfs(const RootfsPlan& p) {
       const std::string opts = fmt::format("lowerdir={},upperdir={},workdir={}", lower, p.overlay_upper, p.overlay_work);
       if (auto s = do_mount("overlay", target, "overlay", MS_NOSUID | MS_NODEV, opts); !s) return s;
     } else {
-      if (auto s = bind(p.scratch, target); !s) return s;
+      if (auto s = bind_mount(p.scratch, target); !s) return s;
     }
   }
 

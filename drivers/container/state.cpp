@@ -49,24 +49,6 @@ Status remove_record(const std::string& instance) {
   return {};
 }
 
-uint64_t process_start_time(pid_t pid) {
-  auto text = read_file(fmt::format("/proc/{}/stat", pid), 1 << 16);
-  if (!text) return 0;
-  // The command name may hold spaces and parentheses: fields resume after
-  // the last ')'. Start time is field 22, the 20th after it.
-  auto close = text->rfind(')');
-  if (close == std::string::npos) return 0;
-  size_t pos = close + 2;
-  for (int field = 3; field < 22 && pos < text->size(); ++field) {
-    pos = text->find(' ', pos);
-    if (pos == std::string::npos) return 0;
-    ++pos;
-  }
-  uint64_t v = 0;
-  for (; pos < text->size() && (*text)[pos] >= '0' && (*text)[pos] <= '9'; ++pos) v = v * 10 + ((*text)[pos] - '0');
-  return v;
-}
-
 bool owner_alive(const ContainerRecord& rec) {
   if (rec.owner_pid <= 0) return false;
   const uint64_t start = process_start_time(rec.owner_pid);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/runstate.hpp"
 
 namespace vbench {
 
@@ -36,8 +37,7 @@ Status write_record(const ContainerRecord& rec);
 Result<ContainerRecord> read_record(const std::string& path);
 Status remove_record(const std::string& instance);
 
-// Start time of a process (clock ticks since boot), 0 when it does not exist.
-uint64_t process_start_time(pid_t pid);
+
 // Whether the recorded owner is still the same running process.
 bool owner_alive(const ContainerRecord& rec);
 

@@ -10,20 +10,9 @@
 namespace vbench {
 
 std::optional<ProcessIdentity> process_identity(pid_t pid) {
-  auto stat = read_line(fmt::format("/proc/{}/stat", pid));
-  if (!stat) return std::nullopt;
-  // The command name (field 2) may hold spaces and parentheses: count fields
-  // after its closing parenthesis. Field 22 is the start time.
-  auto close = stat->rfind(')');
-  if (close == std::string::npos) return std::nullopt;
-  std::istringstream in(stat->substr(close + 1));
-  std::string state, field;
-  if (!(in >> state)) return std::nullopt;
-  // A zombie has finished: only its parent's wait is missing.
-  if (state == "Z" || state == "X") return std::nullopt;
-  for (int i = 4; i <= 22; ++i)
-    if (!(in >> field)) return std::nullopt;
-  return ProcessIdentity{pid, std::stoull(field)};
+  const uint64_t start = process_start_time(pid);
+  if (start == 0) return std::nullopt;
+  return ProcessIdentity{pid, start};
 }
 
 bool process_alive(const ProcessIdentity& p) {

@@ -14,10 +14,10 @@
 #include <string>
 
 #include "core/error.hpp"
+#include "core/runstate.hpp"
 
 namespace vbench {
 
-inline constexpr const char* kRunStateRoot = "/run/vbench";
 
 struct ProcessIdentity {
   pid_t pid = -1;
