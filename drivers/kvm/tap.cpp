@@ -12,6 +12,7 @@
 
 #include <cstring>
 
+#include "core/clock.hpp"
 #include "drivers/kvm/run_state.hpp"
 
 namespace vbench {
@@ -112,16 +113,22 @@ Result<GuestLink> create_guest_link(const std::string& run_id, const std::string
 }
 
 Status remove_tap(const std::string& name) {
-  if (!interface_exists(name)) return {};
-  auto fd = open_tap(name, false);
-  if (!fd) {
-    // EBUSY: a live process still holds it (its owner run is not dead yet).
-    return fd.error();
+  // A QEMU that was just killed has closed its descriptor, but the kernel
+  // tears the device down asynchronously: until then TUNSETIFF says EBUSY.
+  // Give that a moment before concluding a live process still holds it.
+  const uint64_t deadline = now_ns() + 3'000'000'000ull;
+  for (;;) {
+    if (!interface_exists(name)) return {};
+    auto fd = open_tap(name, false);
+    if (fd) {
+      // Clear persistence in case something made it persistent; closing the
+      // last descriptor then deletes the device.
+      ::ioctl(fd->get(), TUNSETPERSIST, 0);
+      return {};
+    }
+    if (now_ns() >= deadline) return fd.error();
+    ::usleep(20000);
   }
-  // Clear persistence in case something made it persistent; closing the
-  // last descriptor then deletes the device.
-  ::ioctl(fd->get(), TUNSETPERSIST, 0);
-  return {};
 }
 
 }  // namespace vbench

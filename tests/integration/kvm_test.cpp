@@ -239,6 +239,8 @@ TEST_CASE("kvm: after SIGKILL of vbench, cleanup_stale removes qemu, tap, image 
   ::kill(holder, SIGKILL);
   int status;
   waitpid(holder, &status, 0);
-  REQUIRE(d.cleanup_stale());
+  auto cleaned = d.cleanup_stale();
+  INFO((cleaned ? std::string() : cleaned.error().message));
+  REQUIRE(cleaned);
   CHECK(leftovers(env.spec).empty());
 }
