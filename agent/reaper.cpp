@@ -27,8 +27,11 @@
 namespace vbench {
 namespace {
 
-std::mutex g_mu;
-std::condition_variable g_changed;
+// Never destroyed: the reaper thread may still wait on them while the agent
+// exits, and glibc's pthread_cond_destroy would block until that wait times
+// out (seen as a 1 s container teardown).
+std::mutex& g_mu = *new std::mutex;
+std::condition_variable& g_changed = *new std::condition_variable;
 std::set<pid_t> g_own;     // workload children the protocol thread will wait for
 uint64_t g_forks = 0;      // bumped on every fork, wakes a reaper with no children
 bool g_container_init = false;
