@@ -1,5 +1,6 @@
 #include "harness/summary.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <set>
@@ -82,6 +83,28 @@ RunSummary summarize_run(const ResultSet& rs, const std::string& baseline_env, u
     if (keys_seen.insert(k).second) key_order.push_back(k);
     acc[env][k];
   }
+
+  // Report order: the baseline first, then environments as the run started
+  // them; workloads in suite order (samples arrive shuffled). Within a
+  // workload, parameter sets and metrics keep the order they first appeared.
+  auto env_rank = [&](const std::string& e) -> size_t {
+    if (e == baseline_env) return 0;
+    for (size_t i = 0; i < rs.envs.size(); ++i)
+      if (rs.envs[i].label == e) return i + 1;
+    return rs.envs.size() + 1;
+  };
+  std::stable_sort(env_order.begin(), env_order.end(),
+                   [&](const std::string& a, const std::string& b) { return env_rank(a) < env_rank(b); });
+  std::map<std::string, size_t> workload_rank;
+  if (const auto ws = rs.meta.suite.find("workloads"); ws != rs.meta.suite.end() && ws->is_array())
+    for (const auto& w : *ws)
+      if (w.is_object() && w.contains("name") && w["name"].is_string())
+        workload_rank.emplace(w["name"].get<std::string>(), workload_rank.size());
+  auto wrank = [&](const Key& k) {
+    auto it = workload_rank.find(std::get<0>(k));
+    return it == workload_rank.end() ? workload_rank.size() : it->second;
+  };
+  std::stable_sort(key_order.begin(), key_order.end(), [&](const Key& a, const Key& b) { return wrank(a) < wrank(b); });
 
   const bool have_baseline = acc.count(baseline_env) > 0;
   for (const auto& env : env_order) {
