@@ -521,4 +521,18 @@ Result<std::string> perf_event_cgroup_root(const std::string& proc_dir) {
       "/sys/fs/cgroup/perf_event) or use cgroup v2");
 }
 
+std::vector<CounterReading> unsupported_readings(const std::vector<std::string>& names, const std::string& scope,
+                                                 const std::string& reason) {
+  std::vector<CounterReading> out;
+  for (const auto& n : expand_counter_names(names)) {
+    CounterReading r;
+    r.name = n;
+    r.scope = scope;
+    r.status = "unsupported";
+    r.reason = reason;
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
 }  // namespace vbench

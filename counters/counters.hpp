@@ -98,6 +98,12 @@ class HostCounters {
   std::unique_ptr<Impl> impl_;
 };
 
+// One "unsupported" reading per event (the "default" set expanded), for a
+// scope that cannot count at all here, so that the absence shows with its
+// reason instead of as missing or zero counts.
+std::vector<CounterReading> unsupported_readings(const std::vector<std::string>& names, const std::string& scope,
+                                                 const std::string& reason);
+
 // Whether this host can count each event, for `vbench doctor` and `vbench
 // list --counters`. Opens each event alone on the calling thread.
 struct CounterSupport {

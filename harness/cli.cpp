@@ -16,6 +16,7 @@
 #include "core/clock.hpp"
 #include "core/fs.hpp"
 #include "core/runstate.hpp"
+#include "counters/counters.hpp"
 #include "drivers/agent_channel.hpp"
 #include "drivers/driver.hpp"
 #include "harness/hostinfo.hpp"
@@ -162,6 +163,13 @@ int cmd_run(const RunArgs& a, const std::string& command_line) {
   if (a.max_repetitions > 0) suite.max_repetitions = std::max(a.max_repetitions, suite.repetitions);
   if (a.warmup >= 0) suite.warmup = a.warmup;
   if (a.has_seed) suite.seed = a.seed;
+  if (!a.counters.empty()) {
+    suite.counters.clear();
+    for (const auto& n : split_list(a.counters))
+      if (n != "none") suite.counters.push_back(n);
+    if (auto st = validate_counter_names(suite.counters); !st)
+      return usage_error(fmt::format("--counters: {}", st.error().message));
+  }
 
   RunConfig cfg;
   for (const auto& e : suite.envs) {
@@ -179,7 +187,7 @@ int cmd_run(const RunArgs& a, const std::string& command_line) {
   cfg.ci_target = suite.ci_target;
   cfg.timeout_s = suite.timeout_s;
   cfg.seed = suite.seed ? *suite.seed : std::random_device{}() * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(now_ns());
-  cfg.counters = split_list(a.counters);
+  cfg.counters = expand_counter_names(suite.counters);
   cfg.agent_path = a.agent.empty() ? default_agent_path() : a.agent;
   if (access(cfg.agent_path.c_str(), X_OK) != 0)
     return usage_error(fmt::format("agent `{}` not found or not executable (build it, or set --agent / VBENCH_AGENT)",
@@ -253,7 +261,37 @@ int cmd_run(const RunArgs& a, const std::string& command_line) {
   return rc;
 }
 
-int cmd_list(bool json) {
+// Which perf events this host can count, one per line, with libpfm4's
+// encoding: `vbench list --counters [EVENTS]` and a section of `doctor`.
+void print_counter_support(const std::vector<std::string>& names, bool color) {
+  for (const auto& c : counter_support(expand_counter_names(names))) {
+    const bool ok = c.status == "ok";
+    const std::string mark = ok ? (color ? "\033[32mok\033[0m" : "ok") : (color ? "\033[33m--\033[0m" : "--");
+    fmt::print("  {} {:<24} {}{}\n", mark, c.name, ok ? c.encoding : c.status,
+               c.reason.empty() ? "" : ": " + c.reason);
+  }
+}
+
+nlohmann::json counter_support_json(const std::vector<std::string>& names) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& c : counter_support(expand_counter_names(names)))
+    out.push_back({{"name", c.name}, {"status", c.status}, {"reason", c.reason}, {"encoding", c.encoding}});
+  return out;
+}
+
+int cmd_list(bool json, const std::vector<std::string>* counters) {
+  if (counters) {
+    // Default set unless events were named; unknown names are reported, not fatal.
+    std::vector<std::string> names;
+    for (const auto& n : *counters)
+      if (!n.empty()) names.push_back(n);  // a bare --counters arrives as one empty value
+    if (names.empty()) names = {"default"};
+    if (json)
+      std::cout << dump_json(nlohmann::json{{"counters", counter_support_json(names)}}, 2) << "\n";
+    else
+      print_counter_support(names, isatty(1) != 0);
+    return kExitOk;
+  }
   if (json) {
     nlohmann::json j;
     auto& ws = j["workloads"] = nlohmann::json::array();
@@ -297,6 +335,7 @@ int cmd_doctor(bool json) {
       auto a = d->probe();
       j["environments"].push_back({{"name", d->name()}, {"available", a.available}, {"reason", a.reason}});
     }
+    j["counters"] = counter_support_json({"default"});
     std::cout << dump_json(j, 2) << "\n";
     return kExitOk;
   }
@@ -317,6 +356,8 @@ int cmd_doctor(bool json) {
     fmt::print("  {} {:<24} {}\n", mark(a.available ? "ok" : "warn"), d->name(),
                (a.available ? "available" : "UNAVAILABLE") + (a.reason.empty() ? "" : ": " + a.reason));
   }
+  fmt::print("\nCounters (the default set; `vbench list --counters EVENT,...` checks others)\n");
+  print_counter_support({"default"}, color);
   return kExitOk;
 }
 
@@ -364,13 +405,19 @@ int cli_main(int argc, char** argv) {
   run->add_option("--set", ra.sets, "WORKLOAD.PARAM=VALUE, e.g. mem.bandwidth.size=1GiB (repeatable)");
   run->add_option("--env-set", ra.env_sets, "ENV.KNOB=VALUE, e.g. container.cpus=0.5 (repeatable)");
   run->add_option("--scratch", ra.scratch, "directory for disk workloads' files (default /var/tmp)");
-  run->add_option("--counters", ra.counters, "perf events to count around each measured region (comma-separated)");
+  run->add_option("--counters", ra.counters, "perf events counted around each measured region, comma-separated (default: the suite's, normally `default`; `none` = off)");
   run->add_option("--agent", ra.agent, "path of vbench-agent (default: next to vbench)");
   run->add_flag("--no-cleanup", ra.no_cleanup, "do not remove leftovers of dead runs first");
 
   bool list_json = false;
   auto* list = app.add_subcommand("list", "workloads with their parameters, environments with availability");
   list->add_flag("--json", list_json, "machine-readable");
+  std::vector<std::string> list_counters;
+  auto* list_counters_opt =
+      list->add_option("--counters", list_counters,
+                       "only perf events: which this host can count (default set, or the events named)")
+          ->expected(0, -1)
+          ->delimiter(',');
 
   bool doctor_json = false;
   auto* doctor = app.add_subcommand("doctor", "what this host offers and what will limit the numbers");
@@ -393,7 +440,7 @@ int cli_main(int argc, char** argv) {
   for (int i = 0; i < argc; ++i) command_line += (i ? " " : "") + std::string(argv[i]);
 
   if (*run) return cmd_run(ra, command_line);
-  if (*list) return cmd_list(list_json);
+  if (*list) return cmd_list(list_json, list_counters_opt->count() > 0 ? &list_counters : nullptr);
   if (*doctor) return cmd_doctor(doctor_json);
   if (*cleanup) {
     if (geteuid() != 0) return usage_error("cleanup needs root");

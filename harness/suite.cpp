@@ -11,6 +11,7 @@
 
 #include "core/fs.hpp"
 #include "core/units.hpp"
+#include "counters/counters.hpp"
 #include "harness/builtin_suites.hpp"
 
 namespace vbench {
@@ -27,7 +28,7 @@ constexpr int64_t kMaxRepetitions = 100000;
 
 const std::vector<std::string> kSuiteKeys = {"name",        "description",     "include",   "exclude",
                                              "repetitions", "max_repetitions", "ci_target", "warmup",
-                                             "seed",        "baseline",        "timeout"};
+                                             "seed",        "baseline",        "timeout",   "counters"};
 const std::vector<std::string> kTopKeys = {"suite", "env", "workload"};
 
 size_t edit_distance(std::string_view a, std::string_view b) {
@@ -396,6 +397,27 @@ void Loader::read_suite_table(Diagnostics& d, const toml::table& t, Suite& s,
         d.at(v.source(), "`timeout` must be above 0");
       else if (secs)
         s.timeout_s = *secs;
+    } else if (key == "counters") {
+      // A string or an array of perf event names; "default" is the default
+      // set, "none" (or []) turns counting off.
+      std::vector<std::pair<std::string, const toml::node*>> names;
+      if (auto str = v.as_string()) {
+        names.emplace_back(str->get(), &v);
+      } else if (const auto* arr = v.as_array()) {
+        for (const auto& e : *arr)
+          if (auto x = get_string(d, "counters", e)) names.emplace_back(*x, &e);
+      } else {
+        d.at(v.source(), fmt::format("`counters` must be an event name or an array of them, not {}", type_name(v)));
+        continue;
+      }
+      s.counters.clear();
+      for (const auto& [name, node] : names) {
+        if (name == "none") continue;
+        if (auto st = validate_counter_names({name}); !st)
+          d.at(node->source(), fmt::format("counters: {}", st.error().message));
+        else
+          s.counters.push_back(name);
+      }
     } else if (key == "exclude") {
       const auto* arr = v.as_array();
       if (!arr) {
@@ -751,6 +773,7 @@ nlohmann::json to_json(const Suite& s) {
           {"seed", s.seed ? json(*s.seed) : json(nullptr)},
           {"baseline", s.baseline},
           {"timeout_s", s.timeout_s},
+          {"counters", s.counters},
           {"envs", std::move(envs)},
           {"workloads", std::move(workloads)}};
 }

@@ -14,6 +14,7 @@
 //   seed = 12345           # shuffling/bootstrap seed (default: random, always recorded)
 //   baseline = "bare"      # environment the others are compared with
 //   timeout = "10m"        # per sample
+//   counters = ["default", "MEM_LOAD_RETIRED.L3_MISS"]  # perf events per sample ("none": off)
 //
 //   [env.bare]
 //   [env.container-half]   # the name is the kind, or `kind` says it
@@ -74,6 +75,7 @@ struct Suite {
   std::optional<uint64_t> seed;  // unset: the scheduler draws one and records it
   std::string baseline = "bare";
   double timeout_s = 600;
+  std::vector<std::string> counters = {"default"};  // perf event names; empty = no counting
   std::vector<SuiteEnv> envs;
   std::vector<SuiteWorkload> workloads;
 

@@ -21,6 +21,12 @@ struct Acc {
   std::string unsupported_reason;
 };
 
+// perf counts the clock events in nanoseconds (and shows msec); everything
+// else is a count of events.
+std::string counter_unit(const std::string& event) {
+  return event == "task-clock" || event == "cpu-clock" ? "ns" : "count";
+}
+
 struct Group {  // one env × workload × params
   size_t ok = 0, failed = 0;
   std::string last_error;
@@ -62,13 +68,13 @@ RunSummary summarize_run(const ResultSet& rs, const std::string& baseline_env, u
     for (const auto& c : s.counters) {
       const std::string name = c.scope == "agent" ? c.name : c.scope + ":" + c.name;
       if (c.value) {
-        add(name, *c.value, "count", Better::Lower, "counter");
+        add(name, *c.value, counter_unit(c.name), Better::Lower, "counter");
       } else {
         Key k{s.workload, pk, name};
         if (keys_seen.insert(k).second) key_order.push_back(k);
         Acc& a = acc[s.env][k];
         a.source = "counter";
-        a.unit = "count";
+        a.unit = counter_unit(c.name);
         a.better = Better::Lower;
         a.unsupported_reason = c.status + (c.reason.empty() ? "" : ": " + c.reason);
       }
@@ -151,18 +157,26 @@ RunSummary summarize_run(const ResultSet& rs, const std::string& baseline_env, u
     for (const auto& w : e.warnings) out.warnings.push_back(fmt::format("[{}] {}", e.label, w));
     if (!e.started) out.warnings.push_back(fmt::format("[{}] did not start: {}", e.label, e.error));
   }
-  std::set<std::string> failed_groups, noisy, few, unsupported;
+  std::set<std::string> failed_groups, noisy, few;
+  // reason -> (events, scopes): one line per reason, not one per scope.
+  std::map<std::string, std::pair<std::set<std::string>, std::set<std::string>>> unsupported;
   for (const auto& r : out.rows) {
     const std::string where = fmt::format("{} {}{}", r.env, r.workload, r.params.empty() ? "" : " (" + r.params + ")");
     if (r.status == "failed" || r.status == "partial") failed_groups.insert(where + ": " + r.note);
-    if (r.status == "unsupported") unsupported.insert(r.metric);
+    if (r.status == "unsupported") {
+      const auto colon = r.metric.find(':');
+      auto& [events, scopes] = unsupported[r.note];
+      events.insert(colon == std::string::npos ? r.metric : r.metric.substr(colon + 1));
+      scopes.insert(colon == std::string::npos ? "agent" : r.metric.substr(0, colon));
+    }
     if (r.source == "workload" && r.stats.n >= 2 && std::isfinite(r.stats.cv) && r.stats.cv > 0.05)
       noisy.insert(fmt::format("{} {} (CV {:.1f}%)", where, r.metric, r.stats.cv * 100));
     if (r.source == "workload" && r.stats.n > 0 && r.stats.n < 3) few.insert(where);
   }
   for (const auto& f : failed_groups) out.warnings.push_back("failed samples: " + f);
-  if (!unsupported.empty())
-    out.warnings.push_back(fmt::format("counters unsupported on this host: {}", fmt::join(unsupported, ", ")));
+  for (const auto& [reason, what] : unsupported)
+    out.warnings.push_back(fmt::format("counters unsupported on this host: {1} (scopes: {0}; {2})",
+                                       fmt::join(what.second, ", "), fmt::join(what.first, ", "), reason));
   for (const auto& n : noisy) out.warnings.push_back("noisy (CV above 5%): " + n);
   if (!few.empty())
     out.warnings.push_back(fmt::format("fewer than 3 repetitions, no confidence interval worth the name: {} cell(s), "

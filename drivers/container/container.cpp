@@ -16,8 +16,10 @@
 #include "core/clock.hpp"
 #include "core/fs.hpp"
 #include "core/units.hpp"
+#include "counters/counters.hpp"
 #include "drivers/agent_channel.hpp"
 #include "drivers/container/cgroup.hpp"
+#include "drivers/container/cgroup_io.hpp"
 #include "drivers/container/namespaces.hpp"
 #include "drivers/container/network.hpp"
 #include "drivers/container/state.hpp"
@@ -167,6 +169,7 @@ class ContainerSession : public Session {
     rec_.owner_pid = ::getpid();
     rec_.owner_start = process_start_time(rec_.owner_pid);
     rec_.cgroup_dirs = planned_cgroup_dirs(host_, rec_.instance);
+    plan_perf_cgroup();
     rec_.host_links = planned_host_links(rec_.instance, cfg_.network);
     if (cfg_.scratch_overlay) rec_.overlay_dir = spec_.scratch_dir + "/.vbench-" + rec_.instance;
     // The record first: whatever is created after it can be found again.
@@ -179,6 +182,11 @@ class ContainerSession : public Session {
     if (!cg) return cg.error();
     cgroup_ = std::move(*cg);
     if (auto s = cgroup_->apply(cfg_.limits); !s) return s.error().context("cgroup limits");
+    if (perf_dir_own_) {
+      const std::string parent = perf_dir_.substr(0, perf_dir_.rfind('/'));
+      if (auto s = cg_mkdir(parent, true); !s) return s.error().context("perf_event cgroup");
+      if (auto s = cg_mkdir(perf_dir_, false); !s) return s.error().context("perf_event cgroup");
+    }
 
     const std::string root = root_mount_dir(rec_.instance);
     if (::mkdir(root.c_str(), 0755) != 0) return sys_error(fmt::format("mkdir `{}`", root));
@@ -210,7 +218,11 @@ class ContainerSession : public Session {
     init.agent_fd = theirs.get();
 
     InitHooks hooks;
-    hooks.place = [&](pid_t first) { return cgroup_->add_process(first); };
+    hooks.place = [&](pid_t first) -> Status {
+      if (auto s = cgroup_->add_process(first); !s) return s;
+      if (perf_dir_own_) return cg_write(perf_dir_, "cgroup.procs", std::to_string(first));
+      return {};
+    };
     hooks.wire = [&](pid_t pid) -> Status {
       // The agent (PID 1) must survive an OOM in its cgroup. Its workload
       // children raise their oom_score_adj to 1000 right after fork
@@ -260,11 +272,15 @@ class ContainerSession : public Session {
       }
       peer = peer_addr_;
     }
+    HostCounters* counters = host_counters(req.counters);
     const CgroupUsage before = cgroup_->usage();
     if (auto s = cgroup_->reset_peak(); !s) return s.error().context(label());
+    if (counters) (void)counters->start();
     auto s = ch_.run(req, spec_.scratch_dir.empty() ? "" : kScratchInContainer, peer);
+    if (counters) (void)counters->stop();
     const CgroupUsage after = cgroup_->usage();
     if (!s) return agent_failure(s.error());
+    add_host_counter_readings(*s, req.counters, counters);
     auto metrics = cgroup_sample_metrics(before, after);
     s->env_metrics.insert(s->env_metrics.end(), metrics.begin(), metrics.end());
     if (!s->ok && before.oom_kills && after.oom_kills && *after.oom_kills > *before.oom_kills)
@@ -300,7 +316,9 @@ class ContainerSession : public Session {
         if (!s && first) first = s;
       };
       keep(teardown_network(net_));
+      host_counters_.reset();  // its descriptors pin the perf_event cgroup
       if (cgroup_) keep(cgroup_->destroy());
+      if (perf_dir_own_) keep(remove_cgroup_dirs({perf_dir_}));
       keep(remove_recorded(rec_));
       // A record whose resources could not all be removed stays, so that
       // `vbench cleanup` retries once this process is gone.
@@ -348,11 +366,62 @@ class ContainerSession : public Session {
     if (init_pid_ > 0) j["init_pid"] = init_pid_;  // in the host's PID namespace
     if (cgroup_) j["cgroup_notes"] = cgroup_->notes();
     if (!oom_note_.empty()) j["oom"] = oom_note_;
+    j["host_counters"] = perf_dir_.empty() ? perf_note_ : (perf_note_.empty() ? "cgroup " + perf_dir_ : perf_note_);
     if (!agent_.is_null()) j["agent"] = agent_;
     return j;
   }
 
  private:
+  // Host-side counting of everything the container's tasks do needs the
+  // container in the hierarchy perf_event is attached to: its own cgroup on
+  // v2 or where v1 has a perf_event hierarchy, else (a v1 host whose
+  // perf_event lives on the v2 mount, like this project's CI machine) a
+  // directory of its own there, recorded like every other cgroup directory.
+  void plan_perf_cgroup() {
+    auto root = perf_event_cgroup_root();
+    if (!root) {
+      perf_note_ = "host-cgroup counters unavailable: " + root.error().message;
+      return;
+    }
+    for (const auto& d : rec_.cgroup_dirs)
+      if (d.starts_with(*root + "/")) {
+        perf_dir_ = d;
+        return;
+      }
+    perf_dir_ = fmt::format("{}/{}/{}", *root, kCgroupParent, rec_.instance);
+    perf_dir_own_ = true;
+    rec_.cgroup_dirs.push_back(perf_dir_);
+  }
+
+  // One HostCounters per event list, opened on first use and kept (opening
+  // per sample would cost a perf_event_open per event and CPU every time).
+  HostCounters* host_counters(const std::vector<std::string>& names) {
+    if (names.empty() || perf_dir_.empty()) return nullptr;
+    if (host_counters_ && host_counter_names_ == names) return host_counters_.get();
+    host_counters_.reset();
+    host_counter_names_ = names;
+    auto c = HostCounters::for_cgroup(perf_dir_, names);
+    if (!c) {
+      perf_note_ = "host-cgroup counters unavailable: " + c.error().message;
+      return nullptr;
+    }
+    host_counters_ = std::move(*c);
+    return host_counters_.get();
+  }
+
+  // Readings of scope "host-cgroup" with their derived metrics; when the
+  // host cannot count the cgroup, one "unsupported" reading per event with
+  // the reason, so that the absence is visible and never a zero.
+  void add_host_counter_readings(Sample& s, const std::vector<std::string>& names, HostCounters* counters) {
+    if (names.empty()) return;
+    std::vector<CounterReading> readings =
+        counters ? counters->readings()
+                 : unsupported_readings(names, "host-cgroup",
+                                        perf_note_.empty() ? "host-cgroup counters unavailable" : perf_note_);
+    for (auto& m : derived_counter_metrics(readings)) s.metrics.push_back(std::move(m));
+    s.counters.insert(s.counters.end(), readings.begin(), readings.end());
+  }
+
   EnvSpec spec_;
   CgroupHost host_;
   ContainerConfig cfg_;
@@ -368,6 +437,11 @@ class ContainerSession : public Session {
   std::string peer_addr_;
   std::vector<Metric> lifecycle_;
   std::string oom_note_;
+  std::string perf_dir_;       // the container's cgroup in the perf_event hierarchy ("" = none)
+  bool perf_dir_own_ = false;  // a directory made for counting alone
+  std::string perf_note_;
+  std::unique_ptr<HostCounters> host_counters_;
+  std::vector<std::string> host_counter_names_;
 };
 
 }  // namespace

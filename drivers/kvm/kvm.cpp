@@ -21,6 +21,7 @@
 #include "core/clock.hpp"
 #include "core/fs.hpp"
 #include "core/units.hpp"
+#include "counters/counters.hpp"
 #include "drivers/agent_channel.hpp"
 #include "drivers/cpuset.hpp"
 #include "drivers/kvm/accel.hpp"
@@ -173,6 +174,7 @@ class KvmSession : public Session {
   Error guest_failure(const std::string& why);
   std::map<std::string, double> kvm_exit_counts();
   double vcpu_cpu_seconds() const;
+  HostCounters* vcpu_counters(const std::vector<std::string>& names);
 
   EnvSpec spec_;
   KvmConfig cfg_;
@@ -188,6 +190,9 @@ class KvmSession : public Session {
   AgentChannel ch_;
   std::vector<pid_t> vcpu_tids_;
   bool kvm_stats_ = false;
+  std::unique_ptr<HostCounters> vcpu_counters_;  // on the vCPU threads, opened on first use
+  std::vector<std::string> vcpu_counter_names_;
+  std::string vcpu_counter_note_;
   bool ready_ = false, dead_ = false, stopped_ = false;
   std::string dead_reason_;
   PeerProcess peer_;
@@ -529,6 +534,28 @@ double KvmSession::vcpu_cpu_seconds() const {
   return total;
 }
 
+// The vCPU threads counted from the host: guest and host mode together, and
+// split (NAME:G / NAME:H) where the CPU really enters guest mode (hardware
+// KVM). Kept open across samples; each start() opens a new window.
+HostCounters* KvmSession::vcpu_counters(const std::vector<std::string>& names) {
+  if (names.empty()) return nullptr;
+  if (vcpu_counters_ && vcpu_counter_names_ == names) return vcpu_counters_.get();
+  vcpu_counters_.reset();
+  vcpu_counter_names_ = names;
+  if (vcpu_tids_.empty()) {
+    vcpu_counter_note_ = "QEMU reported no vCPU thread ids (QMP query-cpus-fast)";
+    return nullptr;
+  }
+  auto c = HostCounters::for_threads(vcpu_tids_, names, {.split_guest_host = accel_.accel == "kvm"});
+  if (!c) {
+    vcpu_counter_note_ = c.error().message;
+    return nullptr;
+  }
+  vcpu_counter_note_.clear();
+  vcpu_counters_ = std::move(*c);
+  return vcpu_counters_.get();
+}
+
 Result<Sample> KvmSession::run(const WorkloadRequest& req) {
   if (!ready_ || dead_) return make_error("{}: the guest is not running{}", label(), dead_reason_.empty() ? "" : ": " + dead_reason_);
   std::string peer;
@@ -545,7 +572,10 @@ Result<Sample> KvmSession::run(const WorkloadRequest& req) {
   const auto cpu0 = cpu_seconds(stat);
   const double vcpu0 = vcpu_cpu_seconds();
   const auto exits0 = kvm_exit_counts();
+  HostCounters* counters = vcpu_counters(req.counters);
+  if (counters) (void)counters->start();
   auto s = ch_.run(req, kGuestScratch, peer);
+  if (counters) (void)counters->stop();
   if (!s) {
     if (!qemu_running()) {
       dead_ = true;
@@ -562,6 +592,13 @@ Result<Sample> KvmSession::run(const WorkloadRequest& req) {
     s->env_metrics.push_back({"qemu_cpu_s", *cpu1 - *cpu0, "s", Better::Lower});
     s->env_metrics.push_back({"qemu_vcpu_cpu_s", vcpu1 - vcpu0, "s", Better::Lower});
     s->env_metrics.push_back({"qemu_other_cpu_s", (*cpu1 - *cpu0) - (vcpu1 - vcpu0), "s", Better::Lower});
+  }
+  if (!req.counters.empty()) {
+    auto readings = counters ? counters->readings()
+                             : unsupported_readings(req.counters, "host-vcpu",
+                                                    "vCPU thread counters unavailable: " + vcpu_counter_note_);
+    for (auto& m : derived_counter_metrics(readings)) s->metrics.push_back(std::move(m));
+    s->counters.insert(s->counters.end(), readings.begin(), readings.end());
   }
   if (kvm_stats_) {
     const auto exits1 = kvm_exit_counts();
@@ -592,6 +629,7 @@ Status KvmSession::stop() {
       qemu_pid_ = -1;
     }
   }
+  vcpu_counters_.reset();
   qmp_.close();
   ch_ = AgentChannel();
   // Our descriptor is the last one on the tap: closing it removes the device.

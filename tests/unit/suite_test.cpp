@@ -130,6 +130,11 @@ TEST_CASE("suite: errors name FILE:LINE:COLUMN", "[suite]") {
       {"syntax error", "[suite]\nrepetitions = \n",
        "t.toml:2:15: Error while parsing key-value pair: expected value, saw '\\n'"},
       {"no workloads", "[suite]\nname = \"x\"\n", "t.toml: the suite has no workloads"},
+      {"unknown counter event", "[suite]\ncounters = [\"cycles\", \"cycels\"]\n[[workload]]\nname = \"cpu.int\"\n",
+       "t.toml:2:23: counters: unknown counter event `cycels`: libpfm4 knows no such event on this CPU (use perf's "
+       "names, e.g. `cycles`, `page-faults`, `dTLB-load-misses`, or a PMU event listed by `vbench list --counters`)"},
+      {"counters of the wrong type", "[suite]\ncounters = 3\n[[workload]]\nname = \"cpu.int\"\n",
+       "t.toml:2:12: `counters` must be an event name or an array of them, not an integer"},
       {"every problem of a file at once", "[suite]\nwarmup = \"1\"\n[[workload]]\nname = \"cpu.nope\"\n",
        "t.toml:2:10: `warmup` must be an integer, not a string\nt.toml:4:8: unknown workload `cpu.nope`"},
   };
@@ -157,6 +162,19 @@ TEST_CASE("suite: a minimal file takes the defaults", "[suite]") {
   REQUIRE(s->workloads.size() == 1);
   REQUIRE(s->workloads[0].param_sets.size() == 1);
   CHECK(s->workloads[0].param_sets[0].json() == nlohmann::json({{"threads", 1}, {"duration", 2.0}}));
+}
+
+TEST_CASE("suite: counters default to the default set; a list or none replaces it", "[suite]") {
+  auto d = parse("[[workload]]\nname = \"cpu.int\"\n");
+  REQUIRE(d.ok());
+  CHECK(d->counters == std::vector<std::string>{"default"});
+  auto l = parse("[suite]\ncounters = [\"page-faults\", \"task-clock\"]\n[[workload]]\nname = \"cpu.int\"\n");
+  REQUIRE(l.ok());
+  CHECK(l->counters == std::vector<std::string>{"page-faults", "task-clock"});
+  auto n = parse("[suite]\ncounters = \"none\"\n[[workload]]\nname = \"cpu.int\"\n");
+  REQUIRE(n.ok());
+  CHECK(n->counters.empty());
+  CHECK(to_json(*l)["counters"] == nlohmann::json({"page-faults", "task-clock"}));
 }
 
 TEST_CASE("suite: settings, envs and kinds", "[suite]") {

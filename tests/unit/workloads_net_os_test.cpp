@@ -310,14 +310,16 @@ TEST_CASE("peer survives garbage and abrupt disconnects", "[net][peer]") {
   // mid-stream; a connection that never says anything.
   {
     auto a = connect_raw(peer.address());
-    std::string h = echo_header(1000, 1000) + std::string(500, 'x');
+    std::string h = echo_header(1000, 1000);
+    h.append(500, 'x');
     REQUIRE(send(a.get(), h.data(), h.size(), MSG_NOSIGNAL) > 0);
     close_with_reset(a);
     auto b = connect_raw(peer.address());
     REQUIRE(send(b.get(), h.data(), 4, MSG_NOSIGNAL) == 4);
     close_with_reset(b);
     auto c = connect_raw(peer.address());
-    std::string s = "S" + std::string(100000, 's');
+    std::string s = "S";
+    s.append(100000, 's');
     REQUIRE(send(c.get(), s.data(), s.size(), MSG_NOSIGNAL) > 0);
     close_with_reset(c);
     auto silent = connect_raw(peer.address());
@@ -327,7 +329,8 @@ TEST_CASE("peer survives garbage and abrupt disconnects", "[net][peer]") {
   for (char mode : {kPeerModeEcho, kPeerModePersistent}) {
     auto fd = connect_raw(peer.address());
     int flags = MSG_NOSIGNAL | MSG_DONTWAIT;
-    std::string h = echo_header(1, kPeerMaxMessage, mode) + std::string(10000, 'p');
+    std::string h = echo_header(1, kPeerMaxMessage, mode);
+    h.append(10000, 'p');
     CHECK(send(fd.get(), h.data(), h.size(), flags) > 0);
     usleep(50000);
     close_with_reset(fd);

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Fidelity: vbench's numbers side by side with the tools people check them
+# against, for the same work on the same machine, interleaved round by round
+# so that drift falls on both alike. Prints one line per comparison with the
+# median of each side over the rounds and vbench / reference.
+#
+#   bench/fidelity.sh [-r ROUNDS] [-d SECONDS] [-s SCRATCH_DIR] [-b BUILD_DIR]
+#
+# Pairs (same work, same units):
+#   mem.bandwidth triad (3 x 256 MiB arrays, all CPUs)   likwid-bench -t stream_sse (STREAM triad
+#                                                        a = b*s + c, 24 B/element, 768 MB working set)
+#   disk.randread 4k QD32 io_uring O_DIRECT, 1 GiB file  fio --rw=randread --bs=4k --iodepth=32
+#                                                        --ioengine=io_uring --direct=1 --size=1G
+#   net.tcp_stream 1 stream, 128 KiB sends, loopback     iperf3 -c 127.0.0.1 -l 128K (sender Mbit/s)
+#   net.tcp_rr 14-byte request/response, loopback       sockperf ping-pong --tcp -m 14 (sockperf's
+#                                                        minimum message; its latencies are RTT/2,
+#                                                        so p50 is doubled here; tps = received/time)
+# Needs: jq, likwid, fio, iperf3, sockperf (ci/bootstrap installs them). Root
+# for O_DIRECT on /var/tmp is not needed, but likwid-bench may want it.
+set -euo pipefail
+
+rounds=5
+dur=5
+scratch=/var/tmp
+build=build
+while getopts "r:d:s:b:" o; do
+  case $o in
+    r) rounds=$OPTARG ;;
+    d) dur=$OPTARG ;;
+    s) scratch=$OPTARG ;;
+    b) build=$OPTARG ;;
+    *) echo "usage: $0 [-r ROUNDS] [-d SECONDS] [-s SCRATCH_DIR] [-b BUILD_DIR]" >&2; exit 2 ;;
+  esac
+done
+agent=$build/vbench-agent
+for t in jq likwid-bench fio iperf3 sockperf "$agent"; do
+  command -v "$t" >/dev/null || { echo "fidelity: \`$t\` not found (run ci/bootstrap and build first)" >&2; exit 2; }
+done
+
+work=$(mktemp -d "$scratch/vbench-fidelity.XXXXXX")
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+ncpu=$(nproc)
+metric() {  # metric NAME < sample.json
+  jq -r --arg n "$1" '.metrics[] | select(.name == $n) | .value'
+}
+vb() {  # vb WORKLOAD PARAM... : the agent's sample as JSON
+  local w=$1; shift
+  local args=()
+  for p in "$@"; do args+=(--param "$p"); done
+  "$agent" run "$w" "${args[@]}" --scratch "$work" --json
+}
+
+iperf_port=15201
+sock_port=15202
+iperf3 -s -B 127.0.0.1 -p $iperf_port >/dev/null 2>&1 & pids+=($!)
+sockperf sr --tcp -i 127.0.0.1 -p $sock_port >/dev/null 2>&1 & pids+=($!)
+sleep 1
+
+declare -A v r
+add() { v[$1]+="$2 "; r[$1]+="$3 "; }
+
+for ((i = 1; i <= rounds; i++)); do
+  echo "round $i/$rounds" >&2
+  # mem.bandwidth triad vs likwid-bench stream (regular stores, SSE2 like a
+  # gcc -O2/-O3 build of stream.c without -march).
+  a=$(vb mem.bandwidth size=256MiB threads=$ncpu ntimes=10 | metric triad)
+  b=$(likwid-bench -t stream_sse -w "N:768MB:$ncpu" 2>/dev/null | awk '/^MByte\/s:/ {print $2}')
+  add "mem.bandwidth triad MB/s | likwid-bench stream_sse" "$a" "$b"
+
+  a=$(vb disk.randread bs=4k qd=32 file_size=1GiB duration=${dur}s direct=true | metric iops)
+  b=$(fio --name=rr --directory="$work" --filename=fio.dat --rw=randread --bs=4k --iodepth=32 \
+        --ioengine=io_uring --direct=1 --size=1G --runtime="$dur" --time_based --output-format=json |
+      jq '.jobs[0].read.iops')
+  rm -f "$work/fio.dat"
+  add "disk.randread QD32 IOPS | fio io_uring" "$a" "$b"
+
+  a=$(vb net.tcp_stream streams=1 msg_size=128KiB duration=${dur}s | metric throughput)
+  b=$(iperf3 -c 127.0.0.1 -p $iperf_port -t "$dur" -l 128K --json | jq '.end.sum_sent.bits_per_second / 1e6')
+  add "net.tcp_stream Mbit/s | iperf3" "$a" "$b"
+
+  s=$(vb net.tcp_rr size=14 duration=${dur}s)
+  out=$(sockperf pp --tcp -i 127.0.0.1 -p $sock_port -t "$dur" -m 14 2>&1 | sed 's/\x1b\[[0-9;]*m//g')
+  a=$(metric tps <<<"$s")
+  b=$(awk '/\[Valid Duration\]/ { for (i = 1; i <= NF; i++) { if ($i ~ /^RunTime=/) { sub("RunTime=", "", $i); t = $i }
+                                   if ($i ~ /^ReceivedMessages=/) { sub("ReceivedMessages=", "", $i); n = $i } } }
+           END { printf "%.1f", n / t }' <<<"$out")
+  add "net.tcp_rr transactions/s | sockperf pp" "$a" "$b"
+  a=$(metric lat_p50 <<<"$s")
+  b=$(awk '/percentile 50.000/ {printf "%.3f", 2 * $NF}' <<<"$out")
+  add "net.tcp_rr p50 RTT us | sockperf pp (2 x p50)" "$a" "$b"
+done
+
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{x[NR] = $1} END {print (NR % 2) ? x[(NR + 1) / 2] : (x[NR / 2] + x[NR / 2 + 1]) / 2}'; }
+printf "%-48s %12s %12s %8s\n" "vbench | reference" "vbench" "reference" "ratio"
+for k in "mem.bandwidth triad MB/s | likwid-bench stream_sse" "disk.randread QD32 IOPS | fio io_uring" \
+         "net.tcp_stream Mbit/s | iperf3" "net.tcp_rr transactions/s | sockperf pp" \
+         "net.tcp_rr p50 RTT us | sockperf pp (2 x p50)"; do
+  mv=$(median <<<"${v[$k]}")
+  mr=$(median <<<"${r[$k]}")
+  printf "%-48s %12.1f %12.1f %8.3f\n" "$k" "$mv" "$mr" "$(awk -v a="$mv" -v b="$mr" 'BEGIN {print a / b}')"
+done
+echo "($rounds rounds of ${dur}s each, interleaved; medians; $(nproc) CPUs, $(uname -r), $(date -u +%F))"
