@@ -15,6 +15,7 @@
 #   net.tcp_rr 14-byte request/response, loopback       sockperf ping-pong --tcp -m 14 (sockperf's
 #                                                        minimum message; its latencies are RTT/2,
 #                                                        so p50 is doubled here; tps = received/time)
+#   cpu.int with the default counter set               cpu.int without counters (cost of counting)
 # Needs: jq, likwid, fio, iperf3, sockperf (ci/bootstrap installs them). Root
 # for O_DIRECT on /var/tmp is not needed, but likwid-bench may want it.
 set -euo pipefail
@@ -95,13 +96,19 @@ for ((i = 1; i <= rounds; i++)); do
   a=$(metric lat_p50 <<<"$s")
   b=$(awk '/percentile 50.000/ {printf "%.3f", 2 * $NF}' <<<"$out")
   add "net.tcp_rr p50 RTT us | sockperf pp (2 x p50)" "$a" "$b"
+
+  # Cost of counting: the same cpu.int with the default counter set around
+  # its region and with none (the agent counts only when asked).
+  a=$("$agent" run cpu.int --param duration=${dur}s --counters default --json | metric ops)
+  b=$("$agent" run cpu.int --param duration=${dur}s --json | metric ops)
+  add "cpu.int ops/s, default counters | no counters" "$a" "$b"
 done
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{x[NR] = $1} END {print (NR % 2) ? x[(NR + 1) / 2] : (x[NR / 2] + x[NR / 2 + 1]) / 2}'; }
 printf "%-48s %12s %12s %8s\n" "vbench | reference" "vbench" "reference" "ratio"
 for k in "mem.bandwidth triad MB/s | likwid-bench stream_sse" "disk.randread QD32 IOPS | fio io_uring" \
          "net.tcp_stream Mbit/s | iperf3" "net.tcp_rr transactions/s | sockperf pp" \
-         "net.tcp_rr p50 RTT us | sockperf pp (2 x p50)"; do
+         "net.tcp_rr p50 RTT us | sockperf pp (2 x p50)" "cpu.int ops/s, default counters | no counters"; do
   mv=$(median <<<"${v[$k]}")
   mr=$(median <<<"${r[$k]}")
   printf "%-48s %12.1f %12.1f %8.3f\n" "$k" "$mv" "$mr" "$(awk -v a="$mv" -v b="$mr" 'BEGIN {print a / b}')"
