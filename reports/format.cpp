@@ -43,6 +43,24 @@ size_t utf8_sequence(std::string_view s, size_t i) {
   return n;
 }
 
+// The character reference for a character that is markup in HTML, or null.
+const char* html_entity(char c) {
+  switch (c) {
+    case '&':
+      return "&amp;";
+    case '<':
+      return "&lt;";
+    case '>':
+      return "&gt;";
+    case '"':
+      return "&quot;";
+    case '\'':
+      return "&#39;";
+    default:
+      return nullptr;
+  }
+}
+
 }  // namespace
 
 std::string sanitize_text(std::string_view s) {
@@ -67,25 +85,10 @@ std::string html_escape(std::string_view s) {
   std::string out;
   out.reserve(clean.size() + 16);
   for (char c : clean) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
+    if (const char* e = html_entity(c))
+      out += e;
+    else
+      out += c;
   }
   return out;
 }
@@ -112,16 +115,11 @@ std::string markdown_escape(std::string_view s) {
   for (size_t i = 0; i < clean.size(); ++i) {
     const char c = clean[i];
     if (i == escape_at) out += '\\';
+    if (c == '&' || c == '<' || c == '>') {  // no raw HTML
+      out += html_entity(c);
+      continue;
+    }
     switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
       case '\n':
         out += "<br>";
         break;
