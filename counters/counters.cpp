@@ -8,6 +8,7 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <set>
 #include <sstream>
 
 #include "core/fs.hpp"
@@ -416,6 +417,12 @@ std::vector<CounterSupport> counter_support(const std::vector<std::string>& name
     out.push_back(std::move(s));
   }
   return out;
+}
+
+bool is_derived_counter_metric(const std::string& name) {
+  static const std::set<std::string> names = {"ipc", "branch_miss_pct", "cache_miss_pct", "mpki", "dtlb_mpki"};
+  const size_t colon = name.rfind(':');
+  return names.count(colon == std::string::npos ? name : name.substr(colon + 1)) > 0;
 }
 
 std::vector<Metric> derived_counter_metrics(const std::vector<CounterReading>& readings) {

@@ -124,6 +124,10 @@ std::vector<CounterSupport> counter_support(const std::vector<std::string>& name
 // Readings of scope "agent" give these names; other scopes prefix them with
 // the scope ("host-vcpu:ipc").
 std::vector<Metric> derived_counter_metrics(const std::vector<CounterReading>& readings);
+// Whether a sample's metric is one of the above (with or without a scope
+// prefix): they travel with the workload's metrics, reports show them with
+// the counters.
+bool is_derived_counter_metric(const std::string& name);
 
 // Where cgroups must be created for for_cgroup(): the mount point of a
 // cgroup v1 hierarchy with perf_event, or else the cgroup v2 mount when

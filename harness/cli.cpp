@@ -249,7 +249,8 @@ int cmd_run(const RunArgs& a, const std::string& command_line) {
     if (auto s = write_result_files(cfg.out_dir, rs, summary); !s)
       fmt::print(stderr, "vbench: writing results: {}\n", s.error().message);
     std::cout << render_table(rs, summary, isatty(1) != 0) << std::flush;
-    fmt::print("results: {0}/results.json, {0}/results.csv, {0}/results.jsonl\n", cfg.out_dir);
+    fmt::print("results: {0}/results.json, {0}/results.csv, {0}/results.jsonl; report: {0}/report.html, {0}/report.md\n",
+               cfg.out_dir);
     bool failures = false;
     for (const auto& s : rs.samples) failures |= !s.ok;
     for (const auto& e : rs.envs) failures |= !e.started;
@@ -369,15 +370,9 @@ int cmd_report(const std::string& input, const std::string& output) {
     std::cout << render_table(*rs, summary, isatty(1) != 0);
     return kExitOk;
   }
-  auto ends = [&](const char* ext) {
-    const std::string e = ext;
-    return output.size() >= e.size() && output.compare(output.size() - e.size(), e.size(), e) == 0;
-  };
-  std::string text;
-  if (ends(".json")) text = dump_json(render_json(*rs, summary), 1) + "\n";
-  else if (ends(".csv")) text = render_summary_csv(summary);
-  else return usage_error(fmt::format("-o {}: unknown format (use .json or .csv)", output));
-  if (auto s = write_file_atomic(output, text); !s) return usage_error(s.error().message);
+  auto text = render_for_path(output, *rs, summary);
+  if (!text) return usage_error("-o " + text.error().message);
+  if (auto s = write_file_atomic(output, *text); !s) return usage_error(s.error().message);
   fmt::print("wrote {}\n", output);
   return kExitOk;
 }
@@ -428,7 +423,7 @@ int cli_main(int argc, char** argv) {
   std::string report_in, report_out;
   auto* report = app.add_subcommand("report", "rebuild reports from results.json or results.jsonl");
   report->add_option("results", report_in, "results.json or results.jsonl")->required();
-  report->add_option("-o,--output", report_out, "output file; format by extension (.json, .csv)");
+  report->add_option("-o,--output", report_out, "output file; format by extension (.html, .md, .csv, .json)");
 
   try {
     app.parse(argc, argv);

@@ -157,7 +157,7 @@ RunSummary summarize_run(const ResultSet& rs, const std::string& baseline_env, u
     for (const auto& w : e.warnings) out.warnings.push_back(fmt::format("[{}] {}", e.label, w));
     if (!e.started) out.warnings.push_back(fmt::format("[{}] did not start: {}", e.label, e.error));
   }
-  std::set<std::string> failed_groups, noisy, few;
+  std::set<std::string> failed_groups, noisy, few, throttled;
   // reason -> (events, scopes): one line per reason, not one per scope.
   std::map<std::string, std::pair<std::set<std::string>, std::set<std::string>>> unsupported;
   for (const auto& r : out.rows) {
@@ -171,17 +171,22 @@ RunSummary summarize_run(const ResultSet& rs, const std::string& baseline_env, u
     }
     if (r.source == "workload" && r.stats.n >= 2 && std::isfinite(r.stats.cv) && r.stats.cv > 0.05)
       noisy.insert(fmt::format("{} {} (CV {:.1f}%)", where, r.metric, r.stats.cv * 100));
-    if (r.source == "workload" && r.stats.n > 0 && r.stats.n < 3) few.insert(where);
+    if (r.source == "workload" && r.stats.n > 0 && r.stats.n < kMinRepetitionsForCI) few.insert(where);
+    // cgroup cpu.stat counts the periods in which the CPU quota stopped the
+    // container: its numbers then measure the limit, not the isolation.
+    if (r.source == "env" && r.metric.ends_with("nr_throttled") && r.stats.n > 0 && r.stats.max > 0)
+      throttled.insert(fmt::format("{}: {} up to {:.0f} periods per sample", where, r.metric, r.stats.max));
   }
   for (const auto& f : failed_groups) out.warnings.push_back("failed samples: " + f);
   for (const auto& [reason, what] : unsupported)
     out.warnings.push_back(fmt::format("counters unsupported on this host: {1} (scopes: {0}; {2})",
                                        fmt::join(what.second, ", "), fmt::join(what.first, ", "), reason));
+  for (const auto& t : throttled) out.warnings.push_back("throttled by the cgroup CPU quota: " + t);
   for (const auto& n : noisy) out.warnings.push_back("noisy (CV above 5%): " + n);
   if (!few.empty())
-    out.warnings.push_back(fmt::format("fewer than 3 repetitions, no confidence interval worth the name: {} cell(s), "
+    out.warnings.push_back(fmt::format("fewer than {} repetitions, no confidence interval worth the name: {} cell(s), "
                                        "e.g. {}",
-                                       few.size(), *few.begin()));
+                                       kMinRepetitionsForCI, few.size(), *few.begin()));
   if (rs.meta.interrupted) out.warnings.push_back("the run was interrupted: results are incomplete");
   return out;
 }

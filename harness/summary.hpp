@@ -12,6 +12,10 @@
 
 namespace vbench {
 
+// Below this many measured repetitions a cell's confidence interval is not
+// worth the name: reports warn, and do not call a difference significant.
+inline constexpr size_t kMinRepetitionsForCI = 3;
+
 struct SummaryRow {
   std::string env;       // env label
   std::string workload;

@@ -1,4 +1,3 @@
-#include "core/fs.hpp"
 #include "reports/reports.hpp"
 
 namespace vbench {
@@ -15,13 +14,6 @@ nlohmann::json render_json(const ResultSet& rs, const RunSummary& summary) {
   for (const auto& r : summary.rows) rows.push_back(to_json(r));
   j["warnings"] = summary.warnings;
   return j;
-}
-
-Status write_result_files(const std::string& dir, const ResultSet& rs, const RunSummary& summary) {
-  if (auto s = write_file_atomic(dir + "/results.json", dump_json(render_json(rs, summary), 1) + "\n"); !s) return s;
-  if (auto s = write_file_atomic(dir + "/results.csv", render_summary_csv(summary)); !s) return s;
-  if (auto s = write_file_atomic(dir + "/samples.csv", render_samples_csv(rs)); !s) return s;
-  return {};
 }
 
 }  // namespace vbench

@@ -2,6 +2,7 @@
 // Reporters: each renders the same result model (ResultSet + RunSummary) in
 // one format. JSON is canonical; everything else is derived from it.
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -20,11 +21,33 @@ nlohmann::json render_json(const ResultSet& rs, const RunSummary& summary);
 // The terminal table: one line per workload × params × metric, one column per env.
 std::string render_table(const ResultSet& rs, const RunSummary& summary, bool color);
 
+// A section another part of vbench adds to the HTML report (e.g. history
+// trends). body_html is trusted markup: build it with html_escape and the
+// reports/svg.hpp charts; the report's Content-Security-Policy blocks any
+// script and style attribute in it.
+struct HtmlSection {
+  std::string id;  // anchor: [a-z0-9-]
+  std::string title;
+  std::string body_html;
+};
+struct HtmlOptions {
+  std::vector<HtmlSection> extra_sections;  // placed before "Host and suite"
+};
+// report.html: one self-contained file (inline SVG charts, no network).
+std::string render_html(const ResultSet& rs, const RunSummary& summary, const HtmlOptions& options = {});
+// report.md: the summary table and the warnings, for a pull-request comment.
+std::string render_markdown(const ResultSet& rs, const RunSummary& summary);
+
 // One CSV field, quoted when needed (RFC 4180).
 std::string csv_field(const std::string& s);
 std::string csv_number(double v);  // shortest round-trip form; empty for NaN
 
-// Writes results.json, results.csv and samples.csv into dir, each atomically.
+// The report a file name asks for, by its extension: .json, .csv (the tidy
+// summary), .html, .md. An unknown extension is an error naming the file.
+Result<std::string> render_for_path(const std::string& path, const ResultSet& rs, const RunSummary& summary);
+
+// Writes results.json, results.csv, samples.csv, report.html and report.md
+// into dir, each atomically.
 Status write_result_files(const std::string& dir, const ResultSet& rs, const RunSummary& summary);
 
 }  // namespace vbench

@@ -9,7 +9,7 @@
 #include "agent/init.hpp"
 #include "core/fs.hpp"
 #include "drivers/kvm/cpio.hpp"
-#include "drivers/kvm/sha256.hpp"
+#include "core/sha256.hpp"
 
 namespace vbench {
 namespace fs = std::filesystem;

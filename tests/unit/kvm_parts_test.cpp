@@ -18,7 +18,7 @@
 #include "drivers/kvm/host_command.hpp"
 #include "drivers/kvm/initramfs.hpp"
 #include "drivers/kvm/run_state.hpp"
-#include "drivers/kvm/sha256.hpp"
+#include "core/sha256.hpp"
 #include "drivers/kvm/tap.hpp"
 
 using namespace vbench;

@@ -1,5 +1,6 @@
 #pragma once
-// SHA-256 (FIPS 180-4), used to key the initramfs cache by content.
+// SHA-256 (FIPS 180-4): keys the initramfs cache by content (drivers/kvm) and
+// hashes the HTML report's inline script and style for its Content-Security-Policy.
 #include <array>
 #include <cstdint>
 #include <string>
@@ -11,7 +12,9 @@ class Sha256 {
  public:
   Sha256();
   void update(std::string_view data);
-  // Lower-case hex digest; the object must not be updated afterwards.
+  // The 32-byte digest; the object must not be updated afterwards.
+  std::array<uint8_t, 32> digest();
+  // Lower-case hex of digest(), with the same restriction.
   std::string hex_digest();
 
  private:

@@ -1,4 +1,4 @@
-#include "drivers/kvm/sha256.hpp"
+#include "core/sha256.hpp"
 
 #include <cstring>
 
@@ -75,7 +75,7 @@ void Sha256::update(std::string_view data) {
   buf_len_ = n;
 }
 
-std::string Sha256::hex_digest() {
+std::array<uint8_t, 32> Sha256::digest() {
   const uint64_t bits = total_ * 8;
   const uint8_t one = 0x80, zero = 0;
   update(std::string_view(reinterpret_cast<const char*>(&one), 1));
@@ -83,8 +83,14 @@ std::string Sha256::hex_digest() {
   uint8_t len[8];
   for (int i = 0; i < 8; ++i) len[i] = static_cast<uint8_t>(bits >> (56 - 8 * i));
   update(std::string_view(reinterpret_cast<const char*>(len), 8));
+  std::array<uint8_t, 32> out;
+  for (size_t i = 0; i < 32; ++i) out[i] = static_cast<uint8_t>(h_[i / 4] >> (24 - 8 * (i % 4)));
+  return out;
+}
+
+std::string Sha256::hex_digest() {
   std::string hex;
-  for (uint32_t v : h_) hex += fmt::format("{:08x}", v);
+  for (uint8_t b : digest()) hex += fmt::format("{:02x}", b);
   return hex;
 }
 

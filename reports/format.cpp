@@ -1,0 +1,269 @@
+#include "reports/format.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "counters/counters.hpp"
+
+namespace vbench {
+namespace {
+
+constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
+
+// Length of the valid UTF-8 sequence at s[i] (RFC 3629: no overlong forms,
+// no surrogates, nothing above U+10FFFF), or 0 when it is not one.
+size_t utf8_sequence(std::string_view s, size_t i) {
+  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  const unsigned char c = b(0);
+  if (c < 0x80) return 1;
+  size_t n = 0;
+  unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+  if (c >= 0xC2 && c <= 0xDF)
+    n = 2;
+  else if (c == 0xE0)
+    n = 3, lo = 0xA0;
+  else if (c == 0xED)
+    n = 3, hi = 0x9F;
+  else if (c >= 0xE1 && c <= 0xEF)
+    n = 3;
+  else if (c == 0xF0)
+    n = 4, lo = 0x90;
+  else if (c >= 0xF1 && c <= 0xF3)
+    n = 4;
+  else if (c == 0xF4)
+    n = 4, hi = 0x8F;
+  else
+    return 0;
+  if (i + n > s.size()) return 0;
+  if (b(1) < lo || b(1) > hi) return 0;
+  for (size_t k = 2; k < n; ++k)
+    if (b(k) < 0x80 || b(k) > 0xBF) return 0;
+  return n;
+}
+
+// The character reference for a character that is markup in HTML, or null.
+const char* html_entity(char c) {
+  switch (c) {
+    case '&':
+      return "&amp;";
+    case '<':
+      return "&lt;";
+    case '>':
+      return "&gt;";
+    case '"':
+      return "&quot;";
+    case '\'':
+      return "&#39;";
+    default:
+      return nullptr;
+  }
+}
+
+}  // namespace
+
+std::string sanitize_text(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    const size_t n = utf8_sequence(s, i);
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (n == 0 || (n == 1 && ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F))) {
+      out += kReplacement;
+      i += 1;
+      continue;
+    }
+    out.append(s.substr(i, n));
+    i += n;
+  }
+  return out;
+}
+
+std::string html_escape(std::string_view s) {
+  const std::string clean = sanitize_text(s);
+  std::string out;
+  out.reserve(clean.size() + 16);
+  for (char c : clean) {
+    if (const char* e = html_entity(c))
+      out += e;
+    else
+      out += c;
+  }
+  return out;
+}
+
+std::string markdown_escape(std::string_view s) {
+  const std::string clean = sanitize_text(s);
+  std::string out;
+  out.reserve(clean.size() + 16);
+  // In a list item, a leading "# ", "- ", "+ ", "1. " or "---" would start a
+  // heading, a nested list or a rule. ("*" and "_" are always escaped.)
+  const auto blank_at = [&](size_t i) { return i >= clean.size() || clean[i] == ' ' || clean[i] == '\t'; };
+  size_t escape_at = std::string::npos, run = 0;
+  if (!clean.empty() && (clean[0] == '-' || clean[0] == '+') &&
+      (blank_at(1) || (clean[0] == '-' && clean.find_first_not_of("- \t") == std::string::npos &&
+                       std::count(clean.begin(), clean.end(), '-') >= 3)))
+    escape_at = 0;
+  while (run < clean.size() && clean[run] == '#') ++run;
+  if (run >= 1 && run <= 6 && blank_at(run)) escape_at = 0;
+  size_t digits = 0;
+  while (digits < clean.size() && clean[digits] >= '0' && clean[digits] <= '9') ++digits;
+  if (digits >= 1 && digits <= 9 && digits < clean.size() && (clean[digits] == '.' || clean[digits] == ')') &&
+      blank_at(digits + 1))
+    escape_at = digits;
+  for (size_t i = 0; i < clean.size(); ++i) {
+    const char c = clean[i];
+    if (i == escape_at) out += '\\';
+    if (c == '&' || c == '<' || c == '>') {  // no raw HTML
+      out += html_entity(c);
+      continue;
+    }
+    switch (c) {
+      case '\n':
+        out += "<br>";
+        break;
+      case '\r':
+        if (i + 1 == clean.size() || clean[i + 1] != '\n') out += "<br>";
+        break;
+      case '\t':
+        out += ' ';
+        break;
+      case '\\':
+      case '`':
+      case '*':
+      case '_':
+      case '[':
+      case ']':
+      case '|':
+      case '~':
+        out += '\\';
+        out += c;
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+std::string value_text(double v) {
+  if (!std::isfinite(v)) return "-";
+  if (std::fabs(v) >= 100) return fmt::format("{:.0f}", v);
+  return fmt::format("{:.3g}", v);
+}
+
+std::string si_text(double v) {
+  if (!std::isfinite(v)) return "-";
+  const double a = std::fabs(v);
+  if (a >= 1e12) return fmt::format("{:.3g}T", v / 1e12);
+  if (a >= 1e9) return fmt::format("{:.3g}G", v / 1e9);
+  if (a >= 1e6) return fmt::format("{:.3g}M", v / 1e6);
+  if (a >= 1e3) return fmt::format("{:.3g}k", v / 1e3);
+  return fmt::format("{:.3g}", v);
+}
+
+std::string unit_text(const std::string& unit) { return unit == "us" ? "µs" : unit; }
+
+namespace {
+
+// v in the largest of `units` (each `step` times the previous) that keeps it
+// below 999.5, which would print as "1e+03" at three significant digits.
+std::string scaled_text(double v, std::initializer_list<const char*> units, double step) {
+  auto u = units.begin();
+  while (u + 1 != units.end() && std::fabs(v) >= 999.5) {
+    v /= step;
+    ++u;
+  }
+  return fmt::format("{:.3g} {}", v, *u);
+}
+
+}  // namespace
+
+std::string ns_text(double ns) {
+  if (!std::isfinite(ns)) return "-";
+  if (std::fabs(ns) < 1e-3) return "0 ns";  // rounding noise of a difference of seconds
+  return scaled_text(ns, {"ns", "µs", "ms", "s"}, 1000);
+}
+
+std::string bytes_text(double bytes) {
+  if (!std::isfinite(bytes)) return "-";
+  if (std::fabs(bytes) < 1024) return fmt::format("{:.0f} B", bytes);
+  return scaled_text(bytes / 1024, {"KiB", "MiB", "GiB", "TiB", "PiB"}, 1024);
+}
+
+std::string ci_text(const Summary& s) {
+  if (s.n < 2) return "";
+  const double hw = ci_halfwidth_rel(s);
+  return std::isfinite(hw) ? fmt::format("±{:.1f}%", hw * 100) : "";
+}
+
+Verdict verdict(const OverheadRatio& r) {
+  if (!r.ok()) return Verdict::Undefined;
+  if (r.n_env < kMinRepetitionsForCI || r.n_base < kMinRepetitionsForCI) return Verdict::TooFew;
+  if (std::isfinite(r.ci_low) && r.ci_low > 1.0) return Verdict::Worse;
+  if (std::isfinite(r.ci_high) && r.ci_high < 1.0) return Verdict::Better;
+  return Verdict::Same;
+}
+
+std::string ratio_text(const OverheadRatio& r, std::string_view times) {
+  if (!r.ok()) return "n/a";
+  std::string t = fmt::format("{:.2f}{}", r.value, times);
+  // From one value a side, the bootstrap "interval" is the ratio itself.
+  if (std::isfinite(r.ci_low) && std::isfinite(r.ci_high) && r.n_env > 1 && r.n_base > 1)
+    t += fmt::format(" [{:.2f}, {:.2f}]", r.ci_low, r.ci_high);
+  return t;
+}
+
+const SummaryRow* ComparisonLine::cell(const std::string& env) const {
+  auto it = cells.find(env);
+  return it == cells.end() ? nullptr : it->second;
+}
+
+Comparison compare_envs(const ResultSet& rs, const RunSummary& summary) {
+  Comparison c;
+  std::vector<std::string> seen;
+  for (const auto& r : summary.rows)
+    if (std::find(seen.begin(), seen.end(), r.env) == seen.end()) seen.push_back(r.env);
+  auto add_env = [&](const std::string& e) {
+    if (std::find(seen.begin(), seen.end(), e) != seen.end() &&
+        std::find(c.envs.begin(), c.envs.end(), e) == c.envs.end())
+      c.envs.push_back(e);
+  };
+  if (std::find(seen.begin(), seen.end(), rs.meta.baseline_env) != seen.end()) c.baseline = rs.meta.baseline_env;
+  if (!c.baseline.empty()) add_env(c.baseline);
+  for (const auto& e : rs.envs) add_env(e.label);
+  for (const auto& e : seen) add_env(e);
+
+  std::map<std::string, size_t> index;
+  for (const auto& r : summary.rows) {
+    const std::string key = r.workload + '\x1f' + r.params + '\x1f' + r.metric;
+    auto [it, fresh] = index.emplace(key, c.lines.size());
+    if (fresh) c.lines.push_back(ComparisonLine{r.workload, r.params, r.metric, r.unit, r.source, r.better, {}});
+    c.lines[it->second].cells[r.env] = &r;
+  }
+  // Workloads in the suite's order (the summary has them in the order the
+  // shuffled first round ran them); within one, the order it reported.
+  std::map<std::string, size_t> rank;
+  const auto& suite = rs.meta.suite;
+  if (suite.is_object() && suite.contains("workloads") && suite["workloads"].is_array())
+    for (const auto& w : suite["workloads"])
+      if (w.is_object() && w.contains("name") && w["name"].is_string())
+        rank.emplace(w["name"].get<std::string>(), rank.size());
+  std::stable_sort(c.lines.begin(), c.lines.end(), [&](const ComparisonLine& a, const ComparisonLine& b) {
+    auto ra = rank.find(a.workload), rb = rank.find(b.workload);
+    return (ra == rank.end() ? rank.size() : ra->second) < (rb == rank.end() ? rank.size() : rb->second);
+  });
+  return c;
+}
+
+std::vector<const ComparisonLine*> summary_lines(const Comparison& c) {
+  std::vector<const ComparisonLine*> out;
+  for (const auto& l : c.lines)
+    if (l.source == "workload" && !is_derived_counter_metric(l.metric)) out.push_back(&l);
+  return out;
+}
+
+std::string workload_family(const std::string& workload) { return workload.substr(0, workload.find('.')); }
+
+}  // namespace vbench

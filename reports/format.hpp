@@ -1,0 +1,73 @@
+#pragma once
+// What the human-readable reports (terminal table, Markdown, HTML) share:
+// escaping of untrusted text, numbers with their units, the verdict on an
+// overhead ratio, and the comparison grid they all lay out.
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "harness/results.hpp"
+#include "harness/summary.hpp"
+
+namespace vbench {
+
+// Valid UTF-8, with invalid sequences, C0 controls other than tab, newline and
+// carriage return, and DEL replaced by U+FFFD: whatever a broken or hostile guest sent shows up
+// as visible replacement characters, never as markup or terminal escapes.
+std::string sanitize_text(std::string_view s);
+// For HTML text and for attribute values quoted with " or ' (inline SVG too).
+std::string html_escape(std::string_view s);
+// For a GitHub-flavoured Markdown table cell or list item: markup characters
+// backslash-escaped, & < > as entities (so no raw HTML), line breaks as <br>.
+std::string markdown_escape(std::string_view s);
+
+// Three significant digits, whole numbers from 100 up; "-" for NaN.
+std::string value_text(double v);
+// Compact, for chart ticks: 1.5k, 20M, 0.25.
+std::string si_text(double v);
+// A unit as people write it: "us" -> "µs".
+std::string unit_text(const std::string& unit);
+// Nanoseconds in the unit that keeps one to three digits before the point:
+// "850 ns", "1.2 µs", "35 ms".
+std::string ns_text(double ns);
+// Bytes in binary units: "512 B", "18.1 MiB".
+std::string bytes_text(double bytes);
+// Relative half-width of the median's 95% CI: "±2.1%"; empty when undefined
+// or from a single value.
+std::string ci_text(const Summary& s);
+
+// What an overhead ratio allows one to say. Worse and Better are significant:
+// the 95% CI excludes 1 and both sides have kMinRepetitionsForCI values or
+// more. TooFew: fewer repetitions than that, whatever the CI says.
+enum class Verdict { Worse, Better, Same, TooFew, Undefined };
+Verdict verdict(const OverheadRatio& r);
+// "1.42× [1.30, 1.55]" (times: the multiplication sign to use); "n/a" when
+// undefined.
+std::string ratio_text(const OverheadRatio& r, std::string_view times = "×");
+
+// One line per workload × params × metric (in the summary's order), one cell
+// per environment. Cells point into the RunSummary, which must outlive this.
+struct ComparisonLine {
+  std::string workload, params, metric, unit, source;
+  Better better = Better::Higher;
+  std::map<std::string, const SummaryRow*> cells;  // by env label
+
+  const SummaryRow* cell(const std::string& env) const;
+};
+
+struct Comparison {
+  std::string baseline;           // empty when the run has no baseline rows
+  std::vector<std::string> envs;  // baseline first, then in the run's order
+  std::vector<ComparisonLine> lines;
+};
+
+Comparison compare_envs(const ResultSet& rs, const RunSummary& summary);
+// The lines a summary shows: the workloads' own metrics (not the counter
+// metrics derived inside the agent, nor counters and environment statistics).
+std::vector<const ComparisonLine*> summary_lines(const Comparison& c);
+
+// Workload family: "mem" for "mem.latency".
+std::string workload_family(const std::string& workload);
+
+}  // namespace vbench
