@@ -18,6 +18,7 @@
 #include "core/runstate.hpp"
 #include "drivers/agent_channel.hpp"
 #include "drivers/driver.hpp"
+#include "harness/cli_history.hpp"
 #include "harness/hostinfo.hpp"
 #include "harness/scheduler.hpp"
 #include "harness/suite.hpp"
@@ -124,7 +125,7 @@ void cleanup_dead_runs(bool verbose) {
   }
 }
 
-int cmd_run(const RunArgs& a, const std::string& command_line) {
+int cmd_run(const RunArgs& a, const std::string& command_line, const HistoryCli& history) {
   auto suite_r = load_suite(a.suite);
   if (!suite_r) return usage_error(suite_r.error().message);
   Suite suite = std::move(*suite_r);
@@ -247,6 +248,8 @@ int cmd_run(const RunArgs& a, const std::string& command_line) {
     for (const auto& e : rs.envs) failures |= !e.started;
     if (rs.meta.interrupted) rc = 128 + (g_signal.load() ? g_signal.load() : SIGINT);
     else if (failures) rc = kExitFailures;
+    if (history.recording())
+      if (const int hr = history.record(rs); hr != kExitOk && rc == kExitOk) rc = hr;
   }
   (void)remove_tree(cfg.scratch_dir);
   unregister_run(cfg.run_id);
@@ -383,6 +386,8 @@ int cli_main(int argc, char** argv) {
   report->add_option("results", report_in, "results.json or results.jsonl")->required();
   report->add_option("-o,--output", report_out, "output file; format by extension (.json, .csv)");
 
+  HistoryCli history(app, run);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -392,7 +397,8 @@ int cli_main(int argc, char** argv) {
   std::string command_line;
   for (int i = 0; i < argc; ++i) command_line += (i ? " " : "") + std::string(argv[i]);
 
-  if (*run) return cmd_run(ra, command_line);
+  if (*run) return cmd_run(ra, command_line, history);
+  if (auto rc = history.dispatch()) return *rc;
   if (*list) return cmd_list(list_json);
   if (*doctor) return cmd_doctor(doctor_json);
   if (*cleanup) {

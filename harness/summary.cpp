@@ -27,6 +27,17 @@ struct Group {  // one env × workload × params
 
 }  // namespace
 
+void for_each_sample_value(const Sample& s, const std::function<void(const SampleValue&)>& fn) {
+  for (const auto& m : s.metrics) fn(SampleValue{m.name, m.value, m.unit, m.better, "workload", {}});
+  for (const auto& m : s.env_metrics) fn(SampleValue{m.name, m.value, m.unit, m.better, "env", {}});
+  static const std::string count = "count";
+  for (const auto& c : s.counters) {
+    const std::string name = c.scope == "agent" ? c.name : c.scope + ":" + c.name;
+    fn(SampleValue{name, c.value, count, Better::Lower, "counter",
+                   c.value ? std::string() : c.status + (c.reason.empty() ? "" : ": " + c.reason)});
+  }
+}
+
 RunSummary summarize_run(const ResultSet& rs, const std::string& baseline_env, uint64_t seed) {
   RunSummary out;
   // env -> (workload, params, metric) -> values; preserve first-seen order.
@@ -47,31 +58,18 @@ RunSummary summarize_run(const ResultSet& rs, const std::string& baseline_env, u
       continue;
     }
     ++g.ok;
-    auto add = [&](const std::string& metric, double v, const std::string& unit, Better b, const std::string& src) {
-      Key k{s.workload, pk, metric};
+    for_each_sample_value(s, [&](const SampleValue& v) {
+      Key k{s.workload, pk, v.metric};
       if (keys_seen.insert(k).second) key_order.push_back(k);
       Acc& a = acc[s.env][k];
-      a.unit = unit;
-      a.better = b;
-      a.source = src;
-      if (std::isfinite(v)) a.values.push_back(v);
-    };
-    for (const auto& m : s.metrics) add(m.name, m.value, m.unit, m.better, "workload");
-    for (const auto& m : s.env_metrics) add(m.name, m.value, m.unit, m.better, "env");
-    for (const auto& c : s.counters) {
-      const std::string name = c.scope == "agent" ? c.name : c.scope + ":" + c.name;
-      if (c.value) {
-        add(name, *c.value, "count", Better::Lower, "counter");
-      } else {
-        Key k{s.workload, pk, name};
-        if (keys_seen.insert(k).second) key_order.push_back(k);
-        Acc& a = acc[s.env][k];
-        a.source = "counter";
-        a.unit = "count";
-        a.better = Better::Lower;
-        a.unsupported_reason = c.status + (c.reason.empty() ? "" : ": " + c.reason);
-      }
-    }
+      a.unit = v.unit;
+      a.better = v.better;
+      a.source = v.source;
+      if (!v.value)
+        a.unsupported_reason = v.note;
+      else if (std::isfinite(*v.value))
+        a.values.push_back(*v.value);
+    });
   }
   // Failed groups with no metric at all still get one row, so a failure is
   // visible in every report.

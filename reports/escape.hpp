@@ -1,0 +1,27 @@
+#pragma once
+// Escaping for strings that come from results (metric names, errors, host
+// names, guest output): a results file is input, and a hostile or broken
+// guest must not be able to inject markup into a report, a CI page or a
+// terminal.
+#include <string>
+#include <string_view>
+
+namespace vbench {
+
+// Valid UTF-8: every invalid byte sequence becomes U+FFFD.
+std::string utf8_sanitize(std::string_view s);
+
+// XML 1.0 text and attribute values (JUnit, SVG): & < > " ' as entities,
+// control characters XML cannot hold (all below 0x20 but tab, newline and
+// carriage return) as U+FFFD, invalid UTF-8 as U+FFFD.
+std::string xml_escape(std::string_view s);
+
+// One Markdown table cell (GitHub-flavoured): HTML specials as entities,
+// Markdown punctuation backslash-escaped, `|` so it cannot end the cell,
+// `@` so it cannot mention anyone, newlines as spaces.
+std::string markdown_escape(std::string_view s);
+
+// For a terminal: control characters (escape sequences included) as `?`.
+std::string terminal_safe(std::string_view s);
+
+}  // namespace vbench
