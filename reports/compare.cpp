@@ -18,58 +18,6 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-using CellKey = std::tuple<std::string, std::string, std::string, std::string>;  // env, workload, params, metric
-using GroupKey = std::tuple<std::string, std::string, std::string>;             // env, workload, params
-
-struct Cell {
-  std::string unit, source;
-  Better better = Better::Higher;
-  std::vector<double> values;
-  std::string unsupported;  // counter reason, when it never had a value
-};
-
-struct Group {
-  size_t ok = 0, failed = 0;
-  std::string last_error;
-};
-
-// One run's values per cell, as summarize_run sees them: warm-ups and failed
-// samples out, non-finite values out.
-struct Collected {
-  std::vector<CellKey> order;
-  std::map<CellKey, Cell> cells;
-  std::map<GroupKey, Group> groups;
-};
-
-Collected collect(const ResultSet& rs) {
-  Collected c;
-  for (const auto& s : rs.samples) {
-    if (s.warmup) continue;
-    const std::string pk = params_key(s.params);
-    Group& g = c.groups[{s.env, s.workload, pk}];
-    if (!s.ok) {
-      ++g.failed;
-      g.last_error = s.error;
-      continue;
-    }
-    ++g.ok;
-    for_each_sample_value(s, [&](const SampleValue& v) {
-      CellKey k{s.env, s.workload, pk, v.metric};
-      auto [it, fresh] = c.cells.try_emplace(k);
-      if (fresh) c.order.push_back(k);
-      Cell& cell = it->second;
-      cell.unit = v.unit;
-      cell.source = v.source;
-      cell.better = v.better;
-      if (!v.value)
-        cell.unsupported = v.note;
-      else if (std::isfinite(*v.value))
-        cell.values.push_back(*v.value);
-    });
-  }
-  return c;
-}
-
 std::string host_value(const nlohmann::json& host, const std::string& key) {
   return HostInfo::from_json(host).value(key);
 }
@@ -244,7 +192,7 @@ Result<Comparison> compare_runs(const ResultSet& base, const ResultSet& current,
   if (!(out.threshold >= 0 && std::isfinite(out.threshold)))
     return make_error("the threshold must be a percentage of at least 0, not {}", out.threshold);
 
-  const Collected b = collect(base), c = collect(current);
+  const RunValues b = collect_values(base), c = collect_values(current);
   const uint64_t seed = comparison_seed(base.meta, current.meta);
 
   // Cells in the current run's order, then those only the base has.
@@ -252,8 +200,8 @@ Result<Comparison> compare_runs(const ResultSet& base, const ResultSet& current,
   for (const auto& k : b.order)
     if (!c.cells.count(k)) order.push_back(k);
 
-  auto failure_note = [](const Collected& side, const CellKey& k) {
-    auto it = side.groups.find({std::get<0>(k), std::get<1>(k), std::get<2>(k)});
+  auto failure_note = [](const RunValues& side, const CellKey& k) {
+    auto it = side.groups.find({k.env, k.workload, k.params});
     if (it == side.groups.end()) return std::string("not run");
     if (it->second.ok == 0 && it->second.failed > 0)
       return fmt::format("all {} samples failed: {}", it->second.failed, it->second.last_error);
@@ -277,7 +225,7 @@ Result<Comparison> compare_runs(const ResultSet& base, const ResultSet& current,
       out.unmatched.push_back(std::move(u));
       continue;
     }
-    const Cell& cell = ci->second;
+    const CellValues& cell = ci->second;
     MetricComparison r;
     r.env = env;
     r.workload = workload;

@@ -5,7 +5,7 @@
 namespace vbench {
 namespace {
 
-constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
+constexpr const char* kReplacement = "\xEF\xBF\xBD";  // U+FFFD
 
 // Length of the valid UTF-8 sequence at s[i], 0 when invalid (overlong forms,
 // surrogates and code points above U+10FFFF included).
@@ -55,50 +55,64 @@ std::string utf8_sanitize(std::string_view s) {
   return out;
 }
 
-std::string xml_escape(std::string_view s) {
+namespace {
+
+// Valid UTF-8 with each byte that replace(c) has a replacement for replaced
+// (nullptr: keep it). Bytes of multi-byte sequences are >= 0x80 and never
+// replaced.
+template <typename Replace>
+std::string replace_chars(std::string_view s, Replace replace) {
   const std::string clean = utf8_sanitize(s);
   std::string out;
   out.reserve(clean.size());
   for (char c : clean) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      case '\t': case '\n': case '\r': out += c; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) out += kReplacement;
-        else out += c;
-    }
+    if (const char* r = replace(c))
+      out += r;
+    else
+      out += c;
   }
   return out;
 }
 
-std::string markdown_escape(std::string_view s) {
-  const std::string clean = utf8_sanitize(s);
-  std::string out;
-  out.reserve(clean.size());
-  for (char c : clean) {
+}  // namespace
+
+std::string xml_escape(std::string_view s) {
+  return replace_chars(s, [](char c) -> const char* {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '@': out += "&#64;"; break;  // no @mentions from a results file
-      case '\n': case '\r': case '\t': out += ' '; break;
+      case '&': return "&amp;";
+      case '<': return "&lt;";
+      case '>': return "&gt;";
+      case '"': return "&quot;";
+      case '\'': return "&apos;";
+      case '\t': case '\n': case '\r': return nullptr;
+      default: return static_cast<unsigned char>(c) < 0x20 ? kReplacement : nullptr;
+    }
+  });
+}
+
+std::string markdown_escape(std::string_view s) {
+  return replace_chars(s, [](char c) -> const char* {
+    switch (c) {
+      case '&': return "&amp;";
+      case '<': return "&lt;";
+      case '>': return "&gt;";
+      case '@': return "&#64;";  // no @mentions from a results file
       // Enough to keep text literal in a GFM table cell: no code spans,
       // emphasis, links or images ('(' matters only after ']'), headings,
       // cell ends or strikethrough.
-      case '\\': case '`': case '*': case '_': case '[': case ']': case '#': case '!': case '|': case '~':
-        out += '\\';
-        out += c;
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) out += ' ';
-        else out += c;
+      case '\\': return "\\\\";
+      case '`': return "\\`";
+      case '*': return "\\*";
+      case '_': return "\\_";
+      case '[': return "\\[";
+      case ']': return "\\]";
+      case '#': return "\\#";
+      case '!': return "\\!";
+      case '|': return "\\|";
+      case '~': return "\\~";
+      default: return static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? " " : nullptr;
     }
-  }
-  return out;
+  });
 }
 
 std::string terminal_safe(std::string_view s) {

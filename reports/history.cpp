@@ -397,9 +397,11 @@ Result<std::vector<HistoryRun>> HistoryStore::list(const std::string& suite, siz
 }
 
 Result<std::vector<HistoryRun>> HistoryStore::series(const std::string& suite, const std::string& host,
-                                                     size_t limit) const {
-  auto r = query_runs("WHERE suite = ?1 AND host_fingerprint = ?2", {suite, host},
-                      "ORDER BY id DESC" + (limit ? fmt::format(" LIMIT {}", limit) : std::string()));
+                                                     size_t limit, const std::string& branch) const {
+  const std::string tail = "ORDER BY id DESC" + (limit ? fmt::format(" LIMIT {}", limit) : std::string());
+  auto r = branch.empty() ? query_runs("WHERE suite = ?1 AND host_fingerprint = ?2", {suite, host}, tail)
+                          : query_runs("WHERE suite = ?1 AND host_fingerprint = ?2 AND git_branch = ?3",
+                                       {suite, host, branch}, tail);
   if (r) std::reverse(r->begin(), r->end());
   return r;
 }

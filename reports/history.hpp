@@ -80,9 +80,10 @@ class HistoryStore {
 
   // Newest first. Empty suite = all suites; limit 0 = no limit.
   Result<std::vector<HistoryRun>> list(const std::string& suite = "", size_t limit = 0) const;
-  // Runs of one suite on one host, oldest first, the newest `limit`.
+  // Runs of one suite on one host (and one branch, unless empty), oldest
+  // first, the newest `limit`.
   Result<std::vector<HistoryRun>> series(const std::string& suite, const std::string& host_fingerprint,
-                                         size_t limit) const;
+                                         size_t limit, const std::string& branch = "") const;
 
   // A baseline name, "latest", a run id, or an unambiguous prefix of one.
   Result<HistoryRun> find(const std::string& name) const;

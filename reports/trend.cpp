@@ -73,7 +73,7 @@ std::vector<TrendSeries> build_trends(const std::vector<TrendRun>& runs, const C
 
 Result<std::vector<TrendSeries>> history_trends(const HistoryStore& store, const TrendQuery& q) {
   if (q.suite.empty() || q.host_fingerprint.empty()) return make_error("trends need a suite and a host fingerprint");
-  auto runs = store.series(q.suite, q.host_fingerprint, q.max_runs);
+  auto runs = store.series(q.suite, q.host_fingerprint, q.max_runs, q.branch);
   if (!runs) return runs.error();
   std::vector<TrendRun> loaded;
   for (const auto& r : *runs) {

@@ -6,7 +6,9 @@
 //
 // The HTML report's wiring (`vbench report --history`):
 //   auto store = HistoryStore::open(db_path, HistoryStore::Mode::ReadOnly);
-//   auto series = history_trends(*store, TrendQuery{suite, host_fingerprint});
+//   TrendQuery q;
+//   q.suite = rs.meta.suite["name"];  q.host_fingerprint = rs.meta.host["fingerprint"];
+//   auto series = history_trends(*store, q);
 //   for (const auto& s : *series) html += render_trend_svg(s);  // inline <svg>
 #include <cstdint>
 #include <string>
@@ -52,6 +54,7 @@ std::vector<TrendSeries> build_trends(const std::vector<TrendRun>& runs, const C
 struct TrendQuery {
   std::string suite;             // required
   std::string host_fingerprint;  // required: trends never mix machines
+  std::string branch;            // only runs recorded on this git branch; empty = all
   size_t max_runs = 30;          // the newest this many
   CompareOptions compare;
   bool with_all_sources = false;

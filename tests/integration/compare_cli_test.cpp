@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -42,28 +41,6 @@ ResultSet synthetic(const std::string& run_id, double ops_center) {
   return rs;
 }
 
-// One SQL answer, as one line per row ("a|b").
-std::string sql(const std::string& db_path, const std::string& statement) {
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
-    sqlite3_close(db);
-    return "open failed";
-  }
-  std::string out;
-  char* err = nullptr;
-  sqlite3_exec(
-      db, statement.c_str(),
-      [](void* o, int n, char** vals, char**) {
-        auto* s = static_cast<std::string*>(o);
-        for (int i = 0; i < n; ++i) *s += std::string(vals[i] ? vals[i] : "NULL") + (i + 1 < n ? "|" : "\n");
-        return 0;
-      },
-      &out, &err);
-  if (err) out += std::string("error: ") + err;
-  sqlite3_free(err);
-  sqlite3_close(db);
-  return out;
-}
 
 pid_t spawn(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env) {
   std::vector<char*> args, env;

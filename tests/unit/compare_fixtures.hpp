@@ -1,6 +1,8 @@
 #pragma once
 // Synthetic runs for the compare, history and trend tests: one host, one
 // suite, and samples whose values the test chooses.
+#include <sqlite3.h>
+
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -79,6 +81,30 @@ inline std::vector<double> around(double center, double spread, size_t n) {
 
 // A minimal XML well-formedness check: tags nest and close, attribute
 // values are quoted, every & starts a known entity, no raw control bytes.
+// Runs SQL on a database file directly, as a second client would: one line
+// per row ("a|b"), or "error: ..." .
+inline std::string sql(const std::string& path, const std::string& statement) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) {
+    sqlite3_close(db);
+    return "error: open " + path;
+  }
+  std::string out;
+  char* err = nullptr;
+  sqlite3_exec(
+      db, statement.c_str(),
+      [](void* o, int n, char** vals, char**) {
+        auto* s = static_cast<std::string*>(o);
+        for (int i = 0; i < n; ++i) *s += std::string(vals[i] ? vals[i] : "NULL") + (i + 1 < n ? "|" : "\n");
+        return 0;
+      },
+      &out, &err);
+  if (err) out += std::string("error: ") + err;
+  sqlite3_free(err);
+  sqlite3_close(db);
+  return out;
+}
+
 inline bool well_formed_xml(const std::string& x, std::string& why) {
   std::vector<std::string> stack;
   for (size_t i = 0; i < x.size(); ++i) {

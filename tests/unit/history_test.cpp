@@ -1,6 +1,5 @@
 #include "reports/history.hpp"
 
-#include <sqlite3.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -15,6 +14,7 @@ using namespace vbench;
 using vbtest::add_values;
 using vbtest::around;
 using vbtest::fixture_run;
+using vbtest::sql;
 using Catch::Matchers::Contains;
 
 namespace {
@@ -41,26 +41,6 @@ ResultSet run_with(const std::string& id, double center) {
   return rs;
 }
 
-// Runs SQL on the store's file directly, as a second client would.
-std::string sql(const std::string& path, const std::string& statement) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
-  std::string out;
-  char* err = nullptr;
-  const int rc = sqlite3_exec(
-      db, statement.c_str(),
-      [](void* o, int n, char** vals, char**) {
-        auto* s = static_cast<std::string*>(o);
-        for (int i = 0; i < n; ++i) *s += std::string(vals[i] ? vals[i] : "NULL") + (i + 1 < n ? "|" : "\n");
-        return 0;
-      },
-      &out, &err);
-  INFO((err ? err : ""));
-  sqlite3_free(err);
-  sqlite3_close(db);
-  REQUIRE(rc == SQLITE_OK);
-  return out;
-}
 
 }  // namespace
 
@@ -178,9 +158,9 @@ TEST_CASE("history: an add that fails half-way leaves nothing behind", "[history
   }
   // A second client's trigger makes the metric insert fail after the run
   // row is already written inside the transaction.
-  sql(t.path,
-      "CREATE TRIGGER poison BEFORE INSERT ON metrics WHEN NEW.metric = 'poison' "
-      "BEGIN SELECT RAISE(ABORT, 'poisoned metric'); END");
+  CHECK(sql(t.path,
+            "CREATE TRIGGER poison BEFORE INSERT ON metrics WHEN NEW.metric = 'poison' "
+            "BEGIN SELECT RAISE(ABORT, 'poisoned metric'); END") == "");
   ResultSet bad = run_with("vb240501120000-cccccc", 90);
   add_values(bad, "mem.latency", "poison", around(1, 0.01, 8));
   auto store = HistoryStore::open(t.path);
@@ -205,13 +185,13 @@ TEST_CASE("history: opening stores that are not ours, or too new", "[history]") 
   CHECK_THAT(missing.error().message, Contains("does not exist"));
 
   REQUIRE(HistoryStore::open(t.path).ok());
-  sql(t.path, "PRAGMA user_version = 7");
+  CHECK(sql(t.path, "PRAGMA user_version = 7") == "");
   auto newer = HistoryStore::open(t.path);
   REQUIRE_FALSE(newer.ok());
   CHECK_THAT(newer.error().message, Contains("schema version 7, newer than this vbench knows (1)"));
 
   const std::string foreign = t.dir + "/foreign.db";
-  sql(foreign, "CREATE TABLE x (y)");
+  CHECK(sql(foreign, "CREATE TABLE x (y)") == "");
   auto other = HistoryStore::open(foreign);
   REQUIRE_FALSE(other.ok());
   CHECK_THAT(other.error().message, Contains("not a vbench history store"));

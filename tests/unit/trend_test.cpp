@@ -123,6 +123,11 @@ TEST_CASE("trend: from the history store, one suite on one host", "[trend]") {
     REQUIRE(find(*last2, "ops")->points.size() == 2);
     CHECK(find(*last2, "ops")->points[0].history_id == 3);
     CHECK_FALSE(find(*last2, "ops")->points[0].regressed);  // nothing before it to compare with
+    q.max_runs = 30;
+    q.branch = "main";  // the other host's run was recorded without one anyway
+    CHECK(find(*history_trends(*store, q), "ops")->points.size() == 4);
+    q.branch = "feature";
+    CHECK(history_trends(*store, q)->empty());
     q.suite.clear();
     CHECK_FALSE(history_trends(*store, q).ok());
   }
