@@ -1,14 +1,13 @@
 #include "harness/cli_history.hpp"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <iostream>
-
-#include <CLI/CLI.hpp>
-#include <fmt/format.h>
 
 #include "core/fs.hpp"
 #include "core/units.hpp"
@@ -217,8 +216,8 @@ int cmd_history_list(const Args& a) {
     std::cout << dump_json(j, 2) << "\n";
     return kExitOk;
   }
-  fmt::print("{:>5}  {:<22}  {:<20}  {:<10}  {:<16}  {:<12}  {:<16}  {:>9}  {}\n", "#", "run", "started", "suite", "host",
-             "commit", "branch", "samples", "baselines");
+  fmt::print("{:>5}  {:<22}  {:<20}  {:<10}  {:<16}  {:<12}  {:<16}  {:>9}  {}\n", "#", "run", "started", "suite",
+             "host", "commit", "branch", "samples", "baselines");
   for (const auto& r : *runs)
     fmt::print("{:>5}  {:<22}  {:<20}  {:<10}  {:<16}  {:<12}  {:<16}  {:>9}  {}\n", r.id, terminal_safe(r.run_id),
                terminal_safe(r.started_at), terminal_safe(r.suite), terminal_safe(r.hostname),
@@ -295,8 +294,10 @@ HistoryCli::HistoryCli(CLI::App& app, CLI::App* run) : a_(std::make_unique<Args>
   a.compare = app.add_subcommand(
       "compare",
       "judge CURRENT against BASE: regressed / improved / unchanged / noisy per metric; exit 1 on a regression");
-  a.compare->add_option("BASE", a.base, "results file or run directory, or a baseline name, run id or `latest` in "
-                                        "the history store")
+  a.compare
+      ->add_option("BASE", a.base,
+                   "results file or run directory, or a baseline name, run id or `latest` in "
+                   "the history store")
       ->required();
   a.compare->add_option("CURRENT", a.current, "the same kinds as BASE")->required();
   a.compare->add_option("--markdown", a.markdown, "also write a Markdown summary (for a PR comment)");

@@ -1,5 +1,7 @@
 #include "reports/compare.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -7,8 +9,6 @@
 #include <map>
 #include <set>
 #include <tuple>
-
-#include <fmt/format.h>
 
 #include "harness/hostinfo.hpp"
 #include "harness/summary.hpp"
@@ -110,8 +110,8 @@ void judge(MetricComparison& r, const std::vector<double>& base, const std::vect
   r.test = MannWhitney{kNaN, kNaN, kNaN, kNaN, "none"};
   if (base.size() < min_samples || cur.size() < min_samples) {
     r.verdict = Verdict::Noisy;
-    r.reason = fmt::format("too few samples: {} in base, {} in current (need {} each)", base.size(), cur.size(),
-                           min_samples);
+    r.reason =
+        fmt::format("too few samples: {} in base, {} in current (need {} each)", base.size(), cur.size(), min_samples);
     return;
   }
   r.test = mann_whitney_u(cur, base);
@@ -181,8 +181,8 @@ Result<Comparison> compare_runs(const ResultSet& base, const ResultSet& current,
     if (m->interrupted) out.warnings.push_back(fmt::format("the {} run was interrupted: it is incomplete", which));
   }
   if (base.meta.vbench_version != current.meta.vbench_version)
-    out.warnings.push_back(fmt::format("vbench versions differ: {} vs {}", base.meta.vbench_version,
-                                       current.meta.vbench_version));
+    out.warnings.push_back(
+        fmt::format("vbench versions differ: {} vs {}", base.meta.vbench_version, current.meta.vbench_version));
 
   auto suite_cmp = suite_compare_from_json(current.meta.suite);
   if (!suite_cmp) return suite_cmp.error().context("current run");
@@ -220,8 +220,9 @@ Result<Comparison> compare_runs(const ResultSet& base, const ResultSet& current,
       const auto& other = in_b ? c : b;
       const auto oc = in_b ? ci : bi;
       const bool has_cell = oc != (in_b ? c.cells.end() : b.cells.end());
-      u.note = fmt::format("{}: {}", in_b ? "current" : "base",
-                           has_cell && !oc->second.unsupported.empty() ? oc->second.unsupported : failure_note(other, k));
+      u.note =
+          fmt::format("{}: {}", in_b ? "current" : "base",
+                      has_cell && !oc->second.unsupported.empty() ? oc->second.unsupported : failure_note(other, k));
       out.unmatched.push_back(std::move(u));
       continue;
     }
@@ -263,8 +264,8 @@ Result<Comparison> compare_runs(const ResultSet& base, const ResultSet& current,
                                to_string(r.better), r.p_adjusted, out.tested, pct_abs(r.threshold), note);
       } else {
         r.verdict = Verdict::Unchanged;
-        r.reason = fmt::format("significant (p={:.2g}) but {} is within ±{}", r.p_adjusted, change_text,
-                               pct_abs(r.threshold));
+        r.reason =
+            fmt::format("significant (p={:.2g}) but {} is within ±{}", r.p_adjusted, change_text, pct_abs(r.threshold));
       }
       continue;
     }
@@ -282,9 +283,10 @@ Result<Comparison> compare_runs(const ResultSet& base, const ResultSet& current,
       r.reason = fmt::format("{} vs {} samples cannot reach p <= {:g} after Holm over {} metrics", r.base.n,
                              r.current.n, out.alpha, out.tested);
     } else if (ci_known) {
-      r.reason = fmt::format("not significant (p={:.2g}), but the 95% CI of the change [{}, {}] reaches beyond ±{}: "
-                             "too wide to tell",
-                             r.p_adjusted, pct(r.change_ci_low), pct(r.change_ci_high), pct_abs(r.threshold));
+      r.reason = fmt::format(
+          "not significant (p={:.2g}), but the 95% CI of the change [{}, {}] reaches beyond ±{}: "
+          "too wide to tell",
+          r.p_adjusted, pct(r.change_ci_low), pct(r.change_ci_high), pct_abs(r.threshold));
     } else {
       r.reason = fmt::format("not significant (p={:.2g}); the change has no CI{}", r.p_adjusted, note);
     }
@@ -292,15 +294,15 @@ Result<Comparison> compare_runs(const ResultSet& base, const ResultSet& current,
   if (underpowered > 0) {
     const size_t k = repetitions_needed(out.tested, out.alpha);
     out.warnings.push_back(fmt::format(
-        "{} of {} metrics have too few repetitions to ever be significant at alpha {:g} over {} comparisons{}", underpowered,
-        out.tested, out.alpha, out.tested,
+        "{} of {} metrics have too few repetitions to ever be significant at alpha {:g} over {} comparisons{}",
+        underpowered, out.tested, out.alpha, out.tested,
         k ? fmt::format(": run both sides with --repetitions {} or more", k) : std::string()));
   }
   size_t few = 0;
   for (const auto& r : out.rows) few += r.test.method == "none";
   if (few > 0)
-    out.warnings.push_back(fmt::format("{} metrics have fewer than {} samples on a side: not tested", few,
-                                       opts.min_samples));
+    out.warnings.push_back(
+        fmt::format("{} metrics have fewer than {} samples on a side: not tested", few, opts.min_samples));
   if (!out.unmatched.empty())
     out.warnings.push_back(fmt::format("{} metrics are in only one of the runs (workloads added, dropped or failed)",
                                        out.unmatched.size()));

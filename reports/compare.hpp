@@ -20,10 +20,9 @@
 // significance test AND an effect size, and "unreliable" said out loud below
 // a minimum number of repetitions. Warm-ups and failed samples are left out.
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
 #include "harness/results.hpp"
@@ -54,13 +53,13 @@ struct MetricComparison {
   // current median / base median - 1; NaN when undefined (see note). The CI
   // resamples both sides (stats.hpp ratio()).
   double change = 0, change_ci_low = 0, change_ci_high = 0;
-  MannWhitney test;             // method "none" when not tested
-  double p_adjusted = 0;        // Holm over every tested metric; NaN when not tested
-  double threshold = 0;         // the one that applied (fraction)
+  MannWhitney test;       // method "none" when not tested
+  double p_adjusted = 0;  // Holm over every tested metric; NaN when not tested
+  double threshold = 0;   // the one that applied (fraction)
   Verdict verdict = Verdict::Noisy;
-  std::string reason;           // why this verdict, for people
+  std::string reason;  // why this verdict, for people
 
-  std::string where() const;    // "bare cpu.int (threads=1) ops_per_s"
+  std::string where() const;  // "bare cpu.int (threads=1) ops_per_s"
 };
 
 // A metric only one run has: a workload added or dropped, or failed in one.
@@ -74,11 +73,11 @@ struct Comparison {
   RunMeta base, current;
   std::string base_source, current_source;  // where they were read from
   double alpha = kDefaultAlpha;
-  double threshold = kDefaultThreshold;     // the default; per-metric ones in rows
-  size_t tested = 0;                        // the size of Holm's family
+  double threshold = kDefaultThreshold;  // the default; per-metric ones in rows
+  size_t tested = 0;                     // the size of Holm's family
   std::vector<MetricComparison> rows;
   std::vector<UnmatchedMetric> unmatched;
-  std::vector<std::string> warnings;        // differences overridden by --force, interrupted runs, ...
+  std::vector<std::string> warnings;  // differences overridden by --force, interrupted runs, ...
 
   size_t count(Verdict v) const;
   bool regressed() const { return count(Verdict::Regressed) > 0; }

@@ -1,9 +1,9 @@
 // The renderers of a Comparison: terminal table, Markdown, JUnit XML, JSON.
 // Every string that comes from a results file is escaped for its format.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
-
-#include <fmt/format.h>
 
 #include "reports/compare.hpp"
 #include "reports/escape.hpp"
@@ -52,9 +52,10 @@ std::string headline(const Comparison& c) {
 }
 
 std::string method_line(const Comparison& c) {
-  return fmt::format("alpha {:g} with Holm's correction over {} metrics tested; threshold ±{:g}% unless the suite "
-                     "sets one per metric",
-                     c.alpha, c.tested, c.threshold * 100);
+  return fmt::format(
+      "alpha {:g} with Holm's correction over {} metrics tested; threshold ±{:g}% unless the suite "
+      "sets one per metric",
+      c.alpha, c.tested, c.threshold * 100);
 }
 
 int verdict_color(Verdict v) {
@@ -83,8 +84,8 @@ std::vector<const MetricComparison*> notable(const Comparison& c) {
 }  // namespace
 
 std::string render_compare_table(const Comparison& c, bool color) {
-  const std::vector<std::string> head = {"env",  "workload", "params", "metric",   "unit",   "base",
-                                         "current", "change", "95% CI", "p (Holm)", "verdict"};
+  const std::vector<std::string> head = {"env",     "workload", "params", "metric",   "unit",   "base",
+                                         "current", "change",   "95% CI", "p (Holm)", "verdict"};
   const size_t first_numeric = 5;
   std::vector<std::vector<std::string>> lines;
   for (const auto& r : c.rows)
@@ -104,8 +105,8 @@ std::string render_compare_table(const Comparison& c, bool color) {
   std::string out;
   out += fmt::format("base:    {}\ncurrent: {}\n", terminal_safe(run_line(c.base, c.base_source)),
                      terminal_safe(run_line(c.current, c.current_source)));
-  out += fmt::format("suite {} on {}; {}\n\n", terminal_safe(suite_name(c.current)), terminal_safe(host_name(c.current)),
-                     method_line(c));
+  out += fmt::format("suite {} on {}; {}\n\n", terminal_safe(suite_name(c.current)),
+                     terminal_safe(host_name(c.current)), method_line(c));
   for (size_t i = 0; i < head.size(); ++i) {
     const std::string t = cell(head[i], i);
     out += color ? "\033[1m" + t + "\033[0m" : t;
@@ -131,9 +132,9 @@ std::string render_compare_table(const Comparison& c, bool color) {
                        terminal_safe(u.note));
   for (const auto& w : c.warnings) out += "warning: " + terminal_safe(w) + "\n";
   const std::string verdict = c.regressed() ? "REGRESSION" : "no regression";
-  out += fmt::format("\n{}: {}\n",
-                     color ? fmt::format("\033[1;{}m{}\033[0m", c.regressed() ? 31 : 32, verdict) : verdict,
-                     headline(c));
+  out +=
+      fmt::format("\n{}: {}\n", color ? fmt::format("\033[1;{}m{}\033[0m", c.regressed() ? 31 : 32, verdict) : verdict,
+                  headline(c));
   return out;
 }
 
@@ -192,42 +193,44 @@ std::string render_compare_junit(const Comparison& c) {
   out += fmt::format("<testsuites name=\"vbench compare\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\">\n",
                      tests, failures, skipped);
   out += fmt::format(
-      "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\" time=\"0\" timestamp=\"{}\">\n",
+      "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\" time=\"0\" "
+      "timestamp=\"{}\">\n",
       x(fmt::format("vbench compare {}: {} vs {}", suite_name(c.current), c.base.run_id, c.current.run_id)), tests,
       failures, skipped, x(c.current.started_at));
   out += "    <properties>\n";
-  for (const auto& [k, v] : std::vector<std::pair<std::string, std::string>>{
-           {"base", run_line(c.base, c.base_source)},
-           {"current", run_line(c.current, c.current_source)},
-           {"host", host_name(c.current)},
-           {"alpha", fmt::format("{:g}", c.alpha)},
-           {"threshold", fmt::format("{:g}%", c.threshold * 100)},
-           {"tested", std::to_string(c.tested)}})
+  for (const auto& [k, v] :
+       std::vector<std::pair<std::string, std::string>>{{"base", run_line(c.base, c.base_source)},
+                                                        {"current", run_line(c.current, c.current_source)},
+                                                        {"host", host_name(c.current)},
+                                                        {"alpha", fmt::format("{:g}", c.alpha)},
+                                                        {"threshold", fmt::format("{:g}%", c.threshold * 100)},
+                                                        {"tested", std::to_string(c.tested)}})
     out += fmt::format("      <property name=\"{}\" value=\"{}\"/>\n", x(k), x(v));
   out += "    </properties>\n";
   for (const auto& r : c.rows) {
     const std::string classname = fmt::format("vbench.{}.{}", r.env, r.workload);
     const std::string name = r.params.empty() ? r.metric : fmt::format("{} ({})", r.metric, r.params);
     out += fmt::format("    <testcase classname=\"{}\" name=\"{}\" time=\"0\">", x(classname), x(name));
-    const std::string detail =
-        fmt::format("{}: base median {} {}, current median {} {}, change {} {}, p (Holm) {}\n{}", r.where(),
-                    value_str(r.base.median), r.unit, value_str(r.current.median), r.unit, pct_str(r.change),
-                    ci_str(r), p_str(r.p_adjusted), r.reason);
+    const std::string detail = fmt::format("{}: base median {} {}, current median {} {}, change {} {}, p (Holm) {}\n{}",
+                                           r.where(), value_str(r.base.median), r.unit, value_str(r.current.median),
+                                           r.unit, pct_str(r.change), ci_str(r), p_str(r.p_adjusted), r.reason);
     if (r.verdict == Verdict::Regressed)
       out += fmt::format("\n      <failure type=\"regression\" message=\"{}\">{}</failure>\n    ",
                          x(fmt::format("regressed {}: {}", pct_str(r.change), r.reason)), x(detail));
     else if (r.verdict == Verdict::Noisy)
       out += fmt::format("\n      <skipped message=\"{}\"/>\n    ", x("noisy: " + r.reason));
     else
-      out += fmt::format("\n      <system-out>{}</system-out>\n    ", x(to_string(r.verdict) + std::string(": ") + detail));
+      out += fmt::format("\n      <system-out>{}</system-out>\n    ",
+                         x(to_string(r.verdict) + std::string(": ") + detail));
     out += "</testcase>\n";
   }
   for (const auto& u : c.unmatched) {
     const std::string name = u.params.empty() ? u.metric : fmt::format("{} ({})", u.metric, u.params);
-    out += fmt::format("    <testcase classname=\"{}\" name=\"{}\" time=\"0\">\n      <skipped message=\"{}\"/>\n    "
-                       "</testcase>\n",
-                       x(fmt::format("vbench.{}.{}", u.env, u.workload)), x(name),
-                       x(fmt::format("only in {}: {}", u.only_in, u.note)));
+    out += fmt::format(
+        "    <testcase classname=\"{}\" name=\"{}\" time=\"0\">\n      <skipped message=\"{}\"/>\n    "
+        "</testcase>\n",
+        x(fmt::format("vbench.{}.{}", u.env, u.workload)), x(name),
+        x(fmt::format("only in {}: {}", u.only_in, u.note)));
   }
   if (!c.warnings.empty()) {
     std::string all;

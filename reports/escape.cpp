@@ -79,13 +79,22 @@ std::string replace_chars(std::string_view s, Replace replace) {
 std::string xml_escape(std::string_view s) {
   return replace_chars(s, [](char c) -> const char* {
     switch (c) {
-      case '&': return "&amp;";
-      case '<': return "&lt;";
-      case '>': return "&gt;";
-      case '"': return "&quot;";
-      case '\'': return "&apos;";
-      case '\t': case '\n': case '\r': return nullptr;
-      default: return static_cast<unsigned char>(c) < 0x20 ? kReplacement : nullptr;
+      case '&':
+        return "&amp;";
+      case '<':
+        return "&lt;";
+      case '>':
+        return "&gt;";
+      case '"':
+        return "&quot;";
+      case '\'':
+        return "&apos;";
+      case '\t':
+      case '\n':
+      case '\r':
+        return nullptr;
+      default:
+        return static_cast<unsigned char>(c) < 0x20 ? kReplacement : nullptr;
     }
   });
 }
@@ -93,24 +102,39 @@ std::string xml_escape(std::string_view s) {
 std::string markdown_escape(std::string_view s) {
   return replace_chars(s, [](char c) -> const char* {
     switch (c) {
-      case '&': return "&amp;";
-      case '<': return "&lt;";
-      case '>': return "&gt;";
-      case '@': return "&#64;";  // no @mentions from a results file
+      case '&':
+        return "&amp;";
+      case '<':
+        return "&lt;";
+      case '>':
+        return "&gt;";
+      case '@':
+        return "&#64;";  // no @mentions from a results file
       // Enough to keep text literal in a GFM table cell: no code spans,
       // emphasis, links or images ('(' matters only after ']'), headings,
       // cell ends or strikethrough.
-      case '\\': return "\\\\";
-      case '`': return "\\`";
-      case '*': return "\\*";
-      case '_': return "\\_";
-      case '[': return "\\[";
-      case ']': return "\\]";
-      case '#': return "\\#";
-      case '!': return "\\!";
-      case '|': return "\\|";
-      case '~': return "\\~";
-      default: return static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? " " : nullptr;
+      case '\\':
+        return "\\\\";
+      case '`':
+        return "\\`";
+      case '*':
+        return "\\*";
+      case '_':
+        return "\\_";
+      case '[':
+        return "\\[";
+      case ']':
+        return "\\]";
+      case '#':
+        return "\\#";
+      case '!':
+        return "\\!";
+      case '|':
+        return "\\|";
+      case '~':
+        return "\\~";
+      default:
+        return static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? " " : nullptr;
     }
   });
 }

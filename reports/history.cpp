@@ -1,5 +1,6 @@
 #include "reports/history.hpp"
 
+#include <fmt/format.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -7,8 +8,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <limits>
-
-#include <fmt/format.h>
 
 #include "core/clock.hpp"
 #include "core/fs.hpp"
@@ -220,9 +219,10 @@ Result<std::string> HistoryStore::default_path() {
 
 Result<HistoryStore> HistoryStore::open(const std::string& path, Mode mode) {
   if (mode == Mode::ReadOnly && !path_exists(path))
-    return make_error("history store `{}` does not exist (record runs with `vbench run --record` or `vbench history "
-                      "add`)",
-                      path);
+    return make_error(
+        "history store `{}` does not exist (record runs with `vbench run --record` or `vbench history "
+        "add`)",
+        path);
   if (mode == Mode::ReadWrite) {
     const std::string dir = std::filesystem::path(path).parent_path().string();
     if (!dir.empty())
@@ -376,8 +376,7 @@ Result<HistoryRun> HistoryStore::add(const ResultSet& rs, const std::string& res
   return stored;
 }
 
-Result<std::vector<HistoryRun>> HistoryStore::query_runs(const std::string& where,
-                                                         const std::vector<std::string>& args,
+Result<std::vector<HistoryRun>> HistoryStore::query_runs(const std::string& where, const std::vector<std::string>& args,
                                                          const std::string& tail) const {
   const std::string sql = fmt::format("SELECT {} FROM runs {} {}", kRunColumns, where, tail);
   Stmt st(db_, sql.c_str());
@@ -396,8 +395,8 @@ Result<std::vector<HistoryRun>> HistoryStore::list(const std::string& suite, siz
   return query_runs("WHERE suite = ?1", {suite}, tail);
 }
 
-Result<std::vector<HistoryRun>> HistoryStore::series(const std::string& suite, const std::string& host,
-                                                     size_t limit, const std::string& branch) const {
+Result<std::vector<HistoryRun>> HistoryStore::series(const std::string& suite, const std::string& host, size_t limit,
+                                                     const std::string& branch) const {
   const std::string tail = "ORDER BY id DESC" + (limit ? fmt::format(" LIMIT {}", limit) : std::string());
   auto r = branch.empty() ? query_runs("WHERE suite = ?1 AND host_fingerprint = ?2", {suite, host}, tail)
                           : query_runs("WHERE suite = ?1 AND host_fingerprint = ?2 AND git_branch = ?3",

@@ -82,8 +82,8 @@ class HistoryStore {
   Result<std::vector<HistoryRun>> list(const std::string& suite = "", size_t limit = 0) const;
   // Runs of one suite on one host (and one branch, unless empty), oldest
   // first, the newest `limit`.
-  Result<std::vector<HistoryRun>> series(const std::string& suite, const std::string& host_fingerprint,
-                                         size_t limit, const std::string& branch = "") const;
+  Result<std::vector<HistoryRun>> series(const std::string& suite, const std::string& host_fingerprint, size_t limit,
+                                         const std::string& branch = "") const;
 
   // A baseline name, "latest", a run id, or an unambiguous prefix of one.
   Result<HistoryRun> find(const std::string& name) const;

@@ -1,10 +1,10 @@
 #include "reports/trend.hpp"
 
+#include <fmt/format.h>
+
 #include <limits>
 #include <map>
 #include <tuple>
-
-#include <fmt/format.h>
 
 #include "harness/summary.hpp"
 
@@ -48,14 +48,29 @@ std::vector<TrendSeries> build_trends(const std::vector<TrendRun>& runs, const C
         s.better = row.better;
         // Runs before this series began have no value: keep the x axis shared.
         for (size_t k = 0; k < i; ++k)
-          s.points.push_back(TrendPoint{runs[k].run.id, runs[k].results.meta.run_id, runs[k].results.meta.started_at,
-                                        runs[k].run.git_commit, runs[k].run.git_branch, kNaN, kNaN, kNaN, false, {}});
+          s.points.push_back(TrendPoint{runs[k].run.id,
+                                        runs[k].results.meta.run_id,
+                                        runs[k].results.meta.started_at,
+                                        runs[k].run.git_commit,
+                                        runs[k].run.git_branch,
+                                        kNaN,
+                                        kNaN,
+                                        kNaN,
+                                        false,
+                                        {}});
         out.push_back(std::move(s));
       }
       TrendSeries& s = out[it->second];
-      TrendPoint p{tr.run.id,         tr.results.meta.run_id, tr.results.meta.started_at, tr.run.git_commit,
-                   tr.run.git_branch, row.stats.median,       row.stats.ci_low,           row.stats.ci_high,
-                   false,             {}};
+      TrendPoint p{tr.run.id,
+                   tr.results.meta.run_id,
+                   tr.results.meta.started_at,
+                   tr.run.git_commit,
+                   tr.run.git_branch,
+                   row.stats.median,
+                   row.stats.ci_low,
+                   row.stats.ci_high,
+                   false,
+                   {}};
       if (auto r = regressed.find(key); r != regressed.end()) {
         p.regressed = true;
         p.note = r->second;
@@ -65,8 +80,16 @@ std::vector<TrendSeries> build_trends(const std::vector<TrendRun>& runs, const C
     // Series this run has no value for get a gap.
     for (auto& s : out)
       if (s.points.size() < i + 1)
-        s.points.push_back(TrendPoint{tr.run.id, tr.results.meta.run_id, tr.results.meta.started_at, tr.run.git_commit,
-                                      tr.run.git_branch, kNaN, kNaN, kNaN, false, {}});
+        s.points.push_back(TrendPoint{tr.run.id,
+                                      tr.results.meta.run_id,
+                                      tr.results.meta.started_at,
+                                      tr.run.git_commit,
+                                      tr.run.git_branch,
+                                      kNaN,
+                                      kNaN,
+                                      kNaN,
+                                      false,
+                                      {}});
   }
   return out;
 }

@@ -1,11 +1,11 @@
 // A trend chart as a standalone SVG element: plain shapes with fixed
 // colours, so it renders the same inline in HTML, in a browser on its own,
 // or in a Markdown viewer that allows SVG.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <functional>
-
-#include <fmt/format.h>
 
 #include "reports/escape.hpp"
 #include "reports/trend.hpp"
@@ -102,20 +102,21 @@ std::string render_trend_svg(const TrendSeries& s, const TrendSvgOptions& opts) 
                        y(v) + 4, xml_escape(number(v)));
   out += fmt::format("<text x=\"4\" y=\"{:.1f}\" fill=\"#444444\">{}</text>\n", H - 8, xml_escape(s.unit));
   if (n > 0) {
-    out += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"{}\" fill=\"#444444\">{}</text>\n", x(0),
-                       H - 8, n == 1 ? "middle" : "start", xml_escape(point_label(s.points.front())));
+    out += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"{}\" fill=\"#444444\">{}</text>\n", x(0), H - 8,
+                       n == 1 ? "middle" : "start", xml_escape(point_label(s.points.front())));
     if (n > 1)
-      out += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\" fill=\"#444444\">{}</text>\n",
-                         x(n - 1), H - 8, xml_escape(point_label(s.points.back())));
+      out += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\" fill=\"#444444\">{}</text>\n", x(n - 1),
+                         H - 8, xml_escape(point_label(s.points.back())));
   }
 
   // CI band: a polygon per run of points with a CI, an error bar for a
   // lone one.
   for_each_segment(n, has_ci, [&](size_t a, size_t b) {
     if (a == b) {
-      out += fmt::format("<line class=\"ci\" x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" "
-                         "stroke=\"#9ecae1\" stroke-width=\"4\"/>\n",
-                         x(a), y(s.points[a].ci_high), y(s.points[a].ci_low));
+      out += fmt::format(
+          "<line class=\"ci\" x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" "
+          "stroke=\"#9ecae1\" stroke-width=\"4\"/>\n",
+          x(a), y(s.points[a].ci_high), y(s.points[a].ci_low));
       return;
     }
     std::string pts;
@@ -130,15 +131,17 @@ std::string render_trend_svg(const TrendSeries& s, const TrendSvgOptions& opts) 
     std::string pts;
     for (size_t i = a; i <= b; ++i) pts += fmt::format("{:.1f},{:.1f} ", x(i), y(s.points[i].median));
     pts.pop_back();
-    out += fmt::format("<polyline class=\"median\" points=\"{}\" fill=\"none\" stroke=\"#08519c\" "
-                       "stroke-width=\"1.5\"/>\n",
-                       pts);
+    out += fmt::format(
+        "<polyline class=\"median\" points=\"{}\" fill=\"none\" stroke=\"#08519c\" "
+        "stroke-width=\"1.5\"/>\n",
+        pts);
   });
   for (size_t i = 0; i < n; ++i) {
     if (!finite(i)) continue;
     const TrendPoint& p = s.points[i];
     out += fmt::format(
-        "<circle class=\"{}\" cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"{}\" fill=\"{}\" stroke=\"{}\"><title>{}</title></circle>\n",
+        "<circle class=\"{}\" cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"{}\" fill=\"{}\" "
+        "stroke=\"{}\"><title>{}</title></circle>\n",
         p.regressed ? "point regressed" : "point", x(i), y(p.median), p.regressed ? 5 : 3,
         p.regressed ? "#d62728" : "#08519c", p.regressed ? "#7f0000" : "none", xml_escape(tooltip(s, p)));
   }

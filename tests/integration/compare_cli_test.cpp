@@ -2,17 +2,16 @@
 // binary on results files, exit codes, output files, and a history store
 // that a SIGKILL during `history add` cannot break.
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
-
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "../unit/compare_fixtures.hpp"
 #include "core/fs.hpp"
@@ -40,7 +39,6 @@ ResultSet synthetic(const std::string& run_id, double ops_center) {
   add_values(rs, "mem.latency", "ns_4KiB", around(2, 0.01, 8), Better::Lower, "ns");
   return rs;
 }
-
 
 pid_t spawn(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env) {
   std::vector<char*> args, env;
@@ -82,7 +80,8 @@ TEST_CASE("compare CLI: exit codes, output files, refusals", "[compare][cli]") {
   CHECK(r.out.find("no regression: 0 regressed") != std::string::npos);
 
   const std::string md = t.path + "/c.md", junit = t.path + "/c.xml", json = t.path + "/c.json";
-  r = run_command(bin + " compare " + base + " " + slow + " --markdown " + md + " --junit " + junit + " --json " + json);
+  r = run_command(bin + " compare " + base + " " + slow + " --markdown " + md + " --junit " + junit + " --json " +
+                  json);
   INFO(r.out);
   CHECK(r.exit_code == 1);
   CHECK(r.out.find("REGRESSION: 1 regressed") != std::string::npos);

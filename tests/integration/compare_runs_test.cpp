@@ -4,14 +4,13 @@
 //   A/B: the same run with vbench in a cgroup limited to 70% of one CPU must
 //        be called a regression on every CPU-bound workload.
 #include <dirent.h>
+#include <fmt/format.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <cmath>
-#include <optional>
-
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "core/fs.hpp"
 #include "drivers/container/cgroup.hpp"
@@ -78,7 +77,8 @@ class TestCgroup {
       }
     } else {
       REQUIRE(vbench::write_file(dir_ + "/cpu.weight", "10000").ok());
-      if (quota_us > 0) REQUIRE(vbench::write_file(dir_ + "/" + files.cpu_limit, fmt::format("{} 100000", quota_us)).ok());
+      if (quota_us > 0)
+        REQUIRE(vbench::write_file(dir_ + "/" + files.cpu_limit, fmt::format("{} 100000", quota_us)).ok());
     }
     procs_ = dir_ + "/" + files.procs;
   }

@@ -4,10 +4,9 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "harness/results.hpp"
 

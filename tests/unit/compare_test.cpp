@@ -1,18 +1,19 @@
 #include "reports/compare.hpp"
 
+#include <fmt/format.h>
+
 #include <catch2/catch.hpp>
 #include <cmath>
-#include <fmt/format.h>
 
 #include "compare_fixtures.hpp"
 #include "reports/escape.hpp"
 
 using namespace vbench;
+using Catch::Matchers::Contains;
 using vbtest::add_values;
 using vbtest::around;
 using vbtest::fixture_run;
 using vbtest::well_formed_xml;
-using Catch::Matchers::Contains;
 
 namespace {
 
@@ -44,8 +45,7 @@ TEST_CASE("compare: verdicts", "[compare]") {
       {"lower is better: down is an improvement", Better::Lower, around(100, 0.01, 10), around(80, 0.01, 10),
        Verdict::Improved, "-20.0%"},
       {"noise", Better::Higher, wide_a, wide_b, Verdict::Noisy, "too wide to tell"},
-      {"unchanged", Better::Higher, around(100, 0.01, 10), around(100.3, 0.01, 10), Verdict::Unchanged,
-       "within ±5%"},
+      {"unchanged", Better::Higher, around(100, 0.01, 10), around(100.3, 0.01, 10), Verdict::Unchanged, "within ±5%"},
       {"significant but below the threshold", Better::Higher, around(100, 0.001, 10), around(102, 0.001, 10),
        Verdict::Unchanged, "significant"},
       {"too few samples", Better::Higher, {100, 101}, around(50, 0.01, 10), Verdict::Noisy, "too few samples"},
@@ -337,7 +337,7 @@ TEST_CASE("escaping helpers", "[compare]") {
   CHECK(utf8_sanitize("ok \xC3\xA9") == "ok \xC3\xA9");
   CHECK(utf8_sanitize("bad \xC3") == "bad \xEF\xBF\xBD");
   CHECK(utf8_sanitize("\xED\xA0\x80") == "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // a surrogate
-  CHECK(utf8_sanitize("\xC0\xAF") == "\xEF\xBF\xBD\xEF\xBF\xBD");              // overlong '/'
+  CHECK(utf8_sanitize("\xC0\xAF") == "\xEF\xBF\xBD\xEF\xBF\xBD");                  // overlong '/'
   CHECK(markdown_escape("a|b\nc @d <e>") == "a\\|b c &#64;d &lt;e&gt;");
   CHECK(terminal_safe("a\x1b[2Jb") == "a?[2Jb");
 }

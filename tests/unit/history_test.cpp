@@ -11,11 +11,11 @@
 #include "reports/reports.hpp"
 
 using namespace vbench;
+using Catch::Matchers::Contains;
 using vbtest::add_values;
 using vbtest::around;
 using vbtest::fixture_run;
 using vbtest::sql;
-using Catch::Matchers::Contains;
 
 namespace {
 
@@ -40,7 +40,6 @@ ResultSet run_with(const std::string& id, double center) {
   add_values(rs, "mem.latency", "ns_4KiB", around(2, 0.01, 8), Better::Lower, "ns");
   return rs;
 }
-
 
 }  // namespace
 

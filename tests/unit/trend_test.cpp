@@ -10,11 +10,11 @@
 #include "reports/reports.hpp"
 
 using namespace vbench;
+using Catch::Matchers::Contains;
 using vbtest::add_values;
 using vbtest::around;
 using vbtest::fixture_run;
 using vbtest::well_formed_xml;
-using Catch::Matchers::Contains;
 
 namespace {
 
@@ -177,7 +177,7 @@ TEST_CASE("trend SVG: gaps, a single point, no data", "[trend]") {
   const std::string gaps = render_trend_svg(*find(series, "ns_4KiB"));
   std::string why;
   CHECK(well_formed_xml(gaps, why));
-  CHECK(count(gaps, "<circle") == 2);                   // runs 2 and 4
+  CHECK(count(gaps, "<circle") == 2);                     // runs 2 and 4
   CHECK(count(gaps, "<polyline class=\"median\"") == 0);  // no two neighbours to join
   CHECK(count(gaps, "<line class=\"ci\"") == 2);          // lone points get an error bar
 
