@@ -74,15 +74,10 @@ std::vector<std::string> suite_differences(const RunMeta& a, const RunMeta& b) {
 // The smallest p-value a complete separation of nx against ny values can
 // give (no ties; what the test itself would report).
 double best_p(size_t nx, size_t ny) {
-  static std::map<std::pair<size_t, size_t>, double> cache;
-  auto [it, fresh] = cache.try_emplace({nx, ny}, 0.0);
-  if (fresh) {
-    std::vector<double> x(nx), y(ny);
-    for (size_t i = 0; i < nx; ++i) x[i] = static_cast<double>(ny + i);
-    for (size_t i = 0; i < ny; ++i) y[i] = static_cast<double>(i);
-    it->second = mann_whitney_u(x, y).p;
-  }
-  return it->second;
+  std::vector<double> x(nx), y(ny);
+  for (size_t i = 0; i < nx; ++i) x[i] = static_cast<double>(ny + i);
+  for (size_t i = 0; i < ny; ++i) y[i] = static_cast<double>(i);
+  return mann_whitney_u(x, y).p;
 }
 
 // Fewest repetitions per side with which a complete separation survives
