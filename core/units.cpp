@@ -93,6 +93,14 @@ Result<bool> parse_bool(std::string_view text) {
   return make_error("invalid boolean `{}` (use true or false)", text);
 }
 
+Result<double> parse_percent(std::string_view text) {
+  auto s = trim(text);
+  if (!s.empty() && s.back() == '%') s = trim(s.substr(0, s.size() - 1));
+  auto v = parse_double(s);
+  if (!v || *v < 0) return make_error("invalid percentage `{}` (write e.g. \"5%\")", text);
+  return *v / 100;
+}
+
 std::string format_size(uint64_t b) {
   static const char* units[] = {"", "KiB", "MiB", "GiB", "TiB"};
   int u = 0;

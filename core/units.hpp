@@ -15,6 +15,9 @@ Result<double> parse_duration_s(std::string_view text);  // seconds; a bare numb
 Result<int64_t> parse_int(std::string_view text);
 Result<double> parse_double(std::string_view text);
 Result<bool> parse_bool(std::string_view text);
+// "5%", "2.5%" or a bare "5" (read as percent) -> 0.05, 0.025. Must be
+// finite and not negative.
+Result<double> parse_percent(std::string_view text);
 
 std::string format_size(uint64_t bytes);      // 268435456 -> "256MiB"
 std::string format_duration(double seconds);  // 0.2 -> "200ms"

@@ -19,11 +19,15 @@
 #include "counters/counters.hpp"
 #include "drivers/agent_channel.hpp"
 #include "drivers/driver.hpp"
+#include "harness/cli_history.hpp"
 #include "harness/hostinfo.hpp"
 #include "harness/scheduler.hpp"
 #include "harness/suite.hpp"
 #include "harness/summary.hpp"
+#include "reports/format.hpp"
+#include "reports/history.hpp"
 #include "reports/reports.hpp"
+#include "reports/trend.hpp"
 #include "workloads/net_peer.hpp"
 #include "workloads/registry.hpp"
 
@@ -125,7 +129,7 @@ void cleanup_dead_runs(bool verbose) {
   }
 }
 
-int cmd_run(const RunArgs& a, const std::string& command_line) {
+int cmd_run(const RunArgs& a, const std::string& command_line, const HistoryCli& history) {
   auto suite_r = load_suite(a.suite);
   if (!suite_r) return usage_error(suite_r.error().message);
   Suite suite = std::move(*suite_r);
@@ -256,6 +260,8 @@ int cmd_run(const RunArgs& a, const std::string& command_line) {
     for (const auto& e : rs.envs) failures |= !e.started;
     if (rs.meta.interrupted) rc = 128 + (g_signal.load() ? g_signal.load() : SIGINT);
     else if (failures) rc = kExitFailures;
+    if (history.recording())
+      if (const int hr = history.record(rs); hr != kExitOk && rc == kExitOk) rc = hr;
   }
   (void)remove_tree(cfg.scratch_dir);
   unregister_run(cfg.run_id);
@@ -362,15 +368,46 @@ int cmd_doctor(bool json) {
   return kExitOk;
 }
 
-int cmd_report(const std::string& input, const std::string& output) {
+// `vbench report --history`: one chart per metric of this suite on this
+// host, over the runs in the history store (oldest first), as an extra
+// section of the HTML report.
+Result<HtmlSection> history_section(const ResultSet& rs, const std::string& db_path) {
+  auto db = db_path.empty() ? HistoryStore::default_path() : Result<std::string>(db_path);
+  if (!db) return db.error();
+  auto store = HistoryStore::open(*db, HistoryStore::Mode::ReadOnly);
+  if (!store) return store.error().context("--history");
+  TrendQuery q;
+  q.suite = rs.meta.suite.value("name", "");
+  q.host_fingerprint = rs.meta.host.value("fingerprint", "");
+  auto series = history_trends(*store, q);
+  if (!series) return series.error().context("--history");
+  HtmlSection sec{"trends", "Trends", ""};
+  if (series->empty())
+    sec.body_html = fmt::format("<p>No runs of suite {} on this host in {}.</p>", html_escape(q.suite), html_escape(*db));
+  for (const auto& t : *series)
+    sec.body_html += fmt::format("<figure class=\"trend\"><figcaption>{}</figcaption>{}</figure>\n",
+                                 html_escape(t.title()), render_trend_svg(t));
+  return sec;
+}
+
+int cmd_report(const std::string& input, const std::string& output, bool history, const std::string& db) {
   auto rs = load_results(input);
   if (!rs) return usage_error(rs.error().message);
   RunSummary summary = summarize_run(*rs, rs->meta.baseline_env, rs->meta.seed);
   if (output.empty()) {
+    if (history) return usage_error("--history adds trend charts to an HTML report: give -o FILE.html");
     std::cout << render_table(*rs, summary, isatty(1) != 0);
     return kExitOk;
   }
-  auto text = render_for_path(output, *rs, summary);
+  Result<std::string> text = std::string();
+  if (history) {
+    if (!output.ends_with(".html")) return usage_error("--history adds trend charts to an HTML report: give -o FILE.html");
+    auto sec = history_section(*rs, db);
+    if (!sec) return usage_error(sec.error().message);
+    text = render_html(*rs, summary, HtmlOptions{{*sec}});
+  } else {
+    text = render_for_path(output, *rs, summary);
+  }
   if (!text) return usage_error("-o " + text.error().message);
   if (auto s = write_file_atomic(output, *text); !s) return usage_error(s.error().message);
   fmt::print("wrote {}\n", output);
@@ -424,6 +461,13 @@ int cli_main(int argc, char** argv) {
   auto* report = app.add_subcommand("report", "rebuild reports from results.json or results.jsonl");
   report->add_option("results", report_in, "results.json or results.jsonl")->required();
   report->add_option("-o,--output", report_out, "output file; format by extension (.html, .md, .csv, .json)");
+  bool report_history = false;
+  std::string report_db;
+  report->add_flag("--history", report_history,
+                   "add trend charts of this suite on this host from the history store (HTML only)");
+  report->add_option("--db", report_db, "history store (default ~/.local/share/vbench/history.db)");
+
+  HistoryCli history(app, run);
 
   try {
     app.parse(argc, argv);
@@ -434,7 +478,8 @@ int cli_main(int argc, char** argv) {
   std::string command_line;
   for (int i = 0; i < argc; ++i) command_line += (i ? " " : "") + std::string(argv[i]);
 
-  if (*run) return cmd_run(ra, command_line);
+  if (*run) return cmd_run(ra, command_line, history);
+  if (auto rc = history.dispatch()) return *rc;
   if (*list) return cmd_list(list_json, list_counters_opt->count() > 0 ? &list_counters : nullptr);
   if (*doctor) return cmd_doctor(doctor_json);
   if (*cleanup) {
@@ -442,7 +487,7 @@ int cli_main(int argc, char** argv) {
     cleanup_dead_runs(true);
     return kExitOk;
   }
-  if (*report) return cmd_report(report_in, report_out);
+  if (*report) return cmd_report(report_in, report_out, report_history, report_db);
   return kExitUsage;
 }
 

@@ -109,6 +109,11 @@ Status add_record(ResultSet& rs, const nlohmann::json& j, bool& have_meta) {
 Result<ResultSet> load_results(const std::string& path) {
   auto text = read_file(path, size_t{4} << 30);
   if (!text) return text.error();
+  return parse_results(*text, path);
+}
+
+Result<ResultSet> parse_results(const std::string& text_in, const std::string& path) {
+  const std::string* text = &text_in;
   ResultSet rs;
   bool have_meta = false;
   // results.json: one object with "run", "envs", "samples".

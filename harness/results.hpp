@@ -59,6 +59,9 @@ Result<EnvRecord> env_record_from_json(const nlohmann::json& j);
 // Reads results.json or results.jsonl (by content: a JSON object with "run",
 // or JSON lines). Errors name the file and line.
 Result<ResultSet> load_results(const std::string& path);
+// The same from text already read; `source` names it in errors (a path, or
+// "history:RUN").
+Result<ResultSet> parse_results(const std::string& text, const std::string& source);
 
 // Appends records to results.jsonl, each line synced to disk.
 class ResultsLog {

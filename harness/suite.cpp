@@ -29,7 +29,11 @@ constexpr int64_t kMaxRepetitions = 100000;
 const std::vector<std::string> kSuiteKeys = {"name",        "description",     "include",   "exclude",
                                              "repetitions", "max_repetitions", "ci_target", "warmup",
                                              "seed",        "baseline",        "timeout",   "counters"};
-const std::vector<std::string> kTopKeys = {"suite", "env", "workload"};
+const std::vector<std::string> kTopKeys = {"suite", "env", "workload", "compare"};
+const std::vector<std::string> kCompareKeys = {"alpha", "threshold", "thresholds"};
+// A threshold above this is a typo: no median moves by more than 10x and
+// stays comparable.
+constexpr double kMaxThreshold = 10.0;
 
 size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<size_t> row(b.size() + 1);
@@ -271,6 +275,8 @@ class Loader {
   void read_envs(Diagnostics& d, const toml::node& n, Suite& s);
   void read_workloads(Diagnostics& d, const toml::node& n, Suite& s);
   void check_param(Diagnostics& d, const WorkloadDef& def, const std::string& key, const toml::node& n);
+  void read_compare(Diagnostics& d, const toml::node& n, Suite& s);
+  void read_thresholds(Diagnostics& d, const toml::table& t, const std::string& prefix, SuiteCompare& c);
 
   const WorkloadTable& table_;
   std::vector<std::pair<std::string, std::string>> stack_;  // (key, name) of files being loaded
@@ -292,7 +298,7 @@ Result<Suite> Loader::load(const SourceText& src) {
     const bool suite_key = std::find(kSuiteKeys.begin(), kSuiteKeys.end(), key) != kSuiteKeys.end();
     d.at(k.source(),
          fmt::format("unknown key `{}` at the top level{}", key,
-                     suite_key ? " (it belongs under [suite])" : " (expected [suite], [env.NAME] or [[workload]])"));
+                     suite_key ? " (it belongs under [suite])" : " (expected [suite], [env.NAME], [[workload]] or [compare])"));
   }
   const toml::table* suite_tbl = nullptr;
   if (const toml::node* n = root.get("suite")) {
@@ -337,6 +343,7 @@ Result<Suite> Loader::load(const SourceText& src) {
 
   if (const toml::node* n = root.get("env")) read_envs(d, *n, s);
   if (const toml::node* n = root.get("workload")) read_workloads(d, *n, s);
+  if (const toml::node* n = root.get("compare")) read_compare(d, *n, s);
   // After envs, so that `baseline` can name an env of this file.
   if (suite_tbl) read_suite_table(d, *suite_tbl, s, base_workloads);
 
@@ -586,6 +593,86 @@ void Loader::read_workloads(Diagnostics& d, const toml::node& n, Suite& s) {
   }
 }
 
+// A percentage written as a string ("3%"); a bare number is refused because
+// 0.05 could mean 5% or 0.05%.
+std::optional<double> get_percent(Diagnostics& d, const std::string& key, const toml::node& n) {
+  if (n.is_number()) {
+    d.at(n.source(), fmt::format("`{}` must be a percentage string like \"5%\", not a bare number", key));
+    return std::nullopt;
+  }
+  const auto* str = n.as_string();
+  if (!str) {
+    d.at(n.source(), fmt::format("`{}` must be a percentage string like \"5%\", not {}", key, type_name(n)));
+    return std::nullopt;
+  }
+  auto p = parse_percent(str->get());
+  if (!p) {
+    d.at(n.source(), fmt::format("`{}`: {}", key, p.error().message));
+    return std::nullopt;
+  }
+  if (*p > kMaxThreshold) {
+    d.at(n.source(), fmt::format("`{}` must be at most {}%, not {}", key, kMaxThreshold * 100, str->get()));
+    return std::nullopt;
+  }
+  return *p;
+}
+
+void Loader::read_compare(Diagnostics& d, const toml::node& n, Suite& s) {
+  const auto* t = n.as_table();
+  if (!t) {
+    d.at(n.source(), fmt::format("`compare` must be a table ([compare]), not {}", type_name(n)));
+    return;
+  }
+  for (auto&& [k, v] : *t) {
+    const std::string key(k.str());
+    if (key == "alpha") {
+      auto a = get_number(d, key, v, 0, 1);
+      if (a && *a <= 0)
+        d.at(v.source(), "`alpha` must be above 0");
+      else if (a)
+        s.compare.alpha = *a;
+    } else if (key == "threshold") {
+      if (auto p = get_percent(d, key, v)) s.compare.threshold = *p;
+    } else if (key == "thresholds") {
+      if (const auto* tt = v.as_table())
+        read_thresholds(d, *tt, "", s.compare);
+      else
+        d.at(v.source(), fmt::format("`thresholds` must be a table ([compare.thresholds]), not {}", type_name(v)));
+    } else {
+      d.at(k.source(), fmt::format("unknown key `{}` in [compare]{}", key, did_you_mean(key, kCompareKeys)));
+    }
+  }
+}
+
+// Keys name a workload, a workload's metric or a family. Unquoted dotted
+// keys arrive as nested tables (mem.bandwidth.triad = "2%" is
+// mem -> bandwidth -> triad): they are flattened back.
+void Loader::read_thresholds(Diagnostics& d, const toml::table& t, const std::string& prefix, SuiteCompare& c) {
+  for (auto&& [k, v] : t) {
+    const std::string key = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
+    if (const auto* sub = v.as_table()) {
+      read_thresholds(d, *sub, key, c);
+      continue;
+    }
+    bool known = false;
+    if (key.size() > 2 && key.ends_with(".*")) {
+      const std::string family = key.substr(0, key.size() - 1);  // "disk."
+      known = std::any_of(table_.begin(), table_.end(), [&](const WorkloadDef& w) { return w.name.starts_with(family); });
+    } else {
+      known = std::any_of(table_.begin(), table_.end(), [&](const WorkloadDef& w) {
+        return key == w.name || (key.size() > w.name.size() + 1 && key.starts_with(w.name + "."));
+      });
+    }
+    if (!known) {
+      d.at(k.source(), fmt::format("[compare.thresholds]: `{}` names no workload (write WORKLOAD, WORKLOAD.METRIC "
+                                   "or FAMILY.*){}",
+                                   key, did_you_mean(key, workload_names(table_))));
+      continue;
+    }
+    if (auto p = get_percent(d, key, v)) c.thresholds[key] = *p;
+  }
+}
+
 // Turns the parameters as written (arrays = sweeps) into normalized parameter
 // sets: the cartesian product in the workload's parameter order, the last
 // swept parameter varying fastest.
@@ -775,7 +862,40 @@ nlohmann::json to_json(const Suite& s) {
           {"timeout_s", s.timeout_s},
           {"counters", s.counters},
           {"envs", std::move(envs)},
-          {"workloads", std::move(workloads)}};
+          {"workloads", std::move(workloads)},
+          {"compare", to_json(s.compare)}};
+}
+
+nlohmann::json to_json(const SuiteCompare& c) {
+  return {{"alpha", c.alpha ? json(*c.alpha) : json(nullptr)},
+          {"threshold", c.threshold ? json(*c.threshold) : json(nullptr)},
+          {"thresholds", c.thresholds}};
+}
+
+Result<SuiteCompare> suite_compare_from_json(const nlohmann::json& suite) {
+  SuiteCompare c;
+  if (!suite.is_object() || !suite.contains("compare") || suite["compare"].is_null()) return c;
+  const json& j = suite["compare"];
+  if (!j.is_object()) return make_error("suite `compare` is not an object");
+  auto fraction = [](const json& v, double hi) { return v.is_number() && v.get<double>() >= 0 && v.get<double>() <= hi; };
+  if (j.contains("alpha") && !j["alpha"].is_null()) {
+    if (!fraction(j["alpha"], 1) || j["alpha"].get<double>() <= 0 || j["alpha"].get<double>() >= 1)
+      return make_error("suite compare.alpha must be a number in (0, 1)");
+    c.alpha = j["alpha"].get<double>();
+  }
+  if (j.contains("threshold") && !j["threshold"].is_null()) {
+    if (!fraction(j["threshold"], kMaxThreshold)) return make_error("suite compare.threshold must be a fraction in [0, 10]");
+    c.threshold = j["threshold"].get<double>();
+  }
+  if (j.contains("thresholds") && !j["thresholds"].is_null()) {
+    if (!j["thresholds"].is_object()) return make_error("suite compare.thresholds is not an object");
+    for (const auto& [k, v] : j["thresholds"].items()) {
+      if (!fraction(v, kMaxThreshold))
+        return make_error("suite compare.thresholds[`{}`] must be a fraction in [0, 10]", k);
+      c.thresholds[k] = v.get<double>();
+    }
+  }
+  return c;
 }
 
 }  // namespace vbench

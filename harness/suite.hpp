@@ -26,8 +26,17 @@
 //   qd = [1, 32]           # an array is a sweep (cartesian product across arrays)
 //   file_size = "256MiB"
 //
+//   [compare]              # how `vbench compare` judges two runs of this suite
+//   alpha = 0.05           # family-wise significance (Holm over every metric compared)
+//   threshold = "5%"       # smallest change of a median that counts
+//   [compare.thresholds]   # per workload, metric or family; the most specific wins
+//   "mem.bandwidth" = "3%"          # every metric of a workload
+//   "mem.bandwidth.triad" = "2%"    # one metric (also unquoted: mem.bandwidth.triad = "2%")
+//   "disk.*" = "10%"                # a family
+//
 // Including: the included suite is the starting point and this file
-// overrides it. [suite] keys replace the included values; an [env.X] of the
+// overrides it. [compare] alpha and threshold replace the included ones and
+// [compare.thresholds] merge key by key. [suite] keys replace the included values; an [env.X] of the
 // same name merges its knobs (and kind) into the included one; a [[workload]]
 // whose name the included suite already has overrides that entry's parameters
 // key by key, others are appended. If the result has max_repetitions below
@@ -63,6 +72,16 @@ struct SuiteWorkload {
   std::vector<Params> param_sets;                // expanded and normalized, defaults filled in
 };
 
+// [compare]; thresholds are fractions (0.03 for "3%"). Unset values fall back
+// to the command line's or compare's defaults.
+struct SuiteCompare {
+  std::optional<double> alpha;
+  std::optional<double> threshold;
+  std::map<std::string, double> thresholds;  // "WORKLOAD", "WORKLOAD.METRIC" or "FAMILY.*" -> fraction
+
+  bool empty() const { return !alpha && !threshold && thresholds.empty(); }
+};
+
 struct Suite {
   std::string name;
   std::string description;
@@ -78,6 +97,7 @@ struct Suite {
   std::vector<std::string> counters = {"default"};  // perf event names; empty = no counting
   std::vector<SuiteEnv> envs;
   std::vector<SuiteWorkload> workloads;
+  SuiteCompare compare;
 
   const SuiteEnv* env(const std::string& name) const;
   const SuiteWorkload* workload(const std::string& name) const;
@@ -109,5 +129,10 @@ Status add_env(Suite& suite, const std::string& name);
 
 // The suite as run, for results.json.
 nlohmann::json to_json(const Suite& suite);
+nlohmann::json to_json(const SuiteCompare& c);
+// The [compare] settings of a suite as recorded in results.json (the
+// "compare" member of to_json(Suite)); absent means all defaults. Results are
+// input: the values are checked again.
+Result<SuiteCompare> suite_compare_from_json(const nlohmann::json& suite);
 
 }  // namespace vbench

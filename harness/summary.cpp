@@ -13,72 +13,64 @@ namespace {
 
 using Key = std::tuple<std::string, std::string, std::string>;  // workload, params, metric
 
-struct Acc {
-  std::string unit;
-  Better better = Better::Higher;
-  std::string source;
-  std::vector<double> values;
-  std::string unsupported_reason;
-};
-
 // perf counts the clock events in nanoseconds (and shows msec); everything
 // else is a count of events.
 std::string counter_unit(const std::string& event) {
   return event == "task-clock" || event == "cpu-clock" ? "ns" : "count";
 }
 
-struct Group {  // one env × workload × params
-  size_t ok = 0, failed = 0;
-  std::string last_error;
-};
-
 }  // namespace
 
-RunSummary summarize_run(const ResultSet& rs, const std::string& baseline_env, uint64_t seed) {
-  RunSummary out;
-  // env -> (workload, params, metric) -> values; preserve first-seen order.
-  std::vector<std::string> env_order;
-  std::vector<Key> key_order;
-  std::set<Key> keys_seen;
-  std::map<std::string, std::map<Key, Acc>> acc;
-  std::map<std::tuple<std::string, std::string, std::string>, Group> groups;  // env, workload, params
-
+RunValues collect_values(const ResultSet& rs) {
+  RunValues out;
   for (const auto& s : rs.samples) {
     if (s.warmup) continue;
-    if (std::find(env_order.begin(), env_order.end(), s.env) == env_order.end()) env_order.push_back(s.env);
+    if (std::find(out.env_order.begin(), out.env_order.end(), s.env) == out.env_order.end())
+      out.env_order.push_back(s.env);
     const std::string pk = params_key(s.params);
-    Group& g = groups[{s.env, s.workload, pk}];
+    GroupOutcome& g = out.groups[{s.env, s.workload, pk}];
     if (!s.ok) {
       ++g.failed;
       g.last_error = s.error;
       continue;
     }
     ++g.ok;
-    auto add = [&](const std::string& metric, double v, const std::string& unit, Better b, const std::string& src) {
-      Key k{s.workload, pk, metric};
-      if (keys_seen.insert(k).second) key_order.push_back(k);
-      Acc& a = acc[s.env][k];
-      a.unit = unit;
-      a.better = b;
-      a.source = src;
-      if (std::isfinite(v)) a.values.push_back(v);
+    auto add = [&](const std::string& metric, std::optional<double> v, const std::string& unit, Better b,
+                   const char* source, const std::string& unsupported) {
+      CellKey k{s.env, s.workload, pk, metric};
+      auto [it, fresh] = out.cells.try_emplace(k);
+      if (fresh) out.order.push_back(k);
+      CellValues& c = it->second;
+      c.unit = unit;
+      c.better = b;
+      c.source = source;
+      if (!v)
+        c.unsupported = unsupported;
+      else if (std::isfinite(*v))
+        c.values.push_back(*v);
     };
-    for (const auto& m : s.metrics) add(m.name, m.value, m.unit, m.better, "workload");
-    for (const auto& m : s.env_metrics) add(m.name, m.value, m.unit, m.better, "env");
-    for (const auto& c : s.counters) {
-      const std::string name = c.scope == "agent" ? c.name : c.scope + ":" + c.name;
-      if (c.value) {
-        add(name, *c.value, counter_unit(c.name), Better::Lower, "counter");
-      } else {
-        Key k{s.workload, pk, name};
-        if (keys_seen.insert(k).second) key_order.push_back(k);
-        Acc& a = acc[s.env][k];
-        a.source = "counter";
-        a.unit = counter_unit(c.name);
-        a.better = Better::Lower;
-        a.unsupported_reason = c.status + (c.reason.empty() ? "" : ": " + c.reason);
-      }
-    }
+    for (const auto& m : s.metrics) add(m.name, m.value, m.unit, m.better, "workload", "");
+    for (const auto& m : s.env_metrics) add(m.name, m.value, m.unit, m.better, "env", "");
+    for (const auto& c : s.counters)
+      add(c.scope == "agent" ? c.name : c.scope + ":" + c.name, c.value, counter_unit(c.name), Better::Lower, "counter",
+          c.status + (c.reason.empty() ? "" : ": " + c.reason));
+  }
+  return out;
+}
+
+RunSummary summarize_run(const ResultSet& rs, const std::string& baseline_env, uint64_t seed) {
+  RunSummary out;
+  // env -> (workload, params, metric) -> values; preserve first-seen order.
+  RunValues rv = collect_values(rs);
+  std::vector<std::string> env_order = rv.env_order;
+  std::vector<Key> key_order;
+  std::set<Key> keys_seen;
+  std::map<std::string, std::map<Key, CellValues>> acc;
+  auto& groups = rv.groups;
+  for (const auto& ck : rv.order) {
+    Key k{ck.workload, ck.params, ck.metric};
+    if (keys_seen.insert(k).second) key_order.push_back(k);
+    acc[ck.env][k] = std::move(rv.cells.at(ck));
   }
   // Failed groups with no metric at all still get one row, so a failure is
   // visible in every report.
@@ -117,9 +109,9 @@ RunSummary summarize_run(const ResultSet& rs, const std::string& baseline_env, u
     for (const auto& k : key_order) {
       auto it = acc[env].find(k);
       if (it == acc[env].end()) continue;
-      const Acc& a = it->second;
+      const CellValues& a = it->second;
       const auto& [workload, pk, metric] = k;
-      const Group& g = groups[{env, workload, pk}];
+      const GroupOutcome& g = groups[{env, workload, pk}];
       SummaryRow r;
       r.env = env;
       r.workload = workload;
@@ -133,9 +125,9 @@ RunSummary summarize_run(const ResultSet& rs, const std::string& baseline_env, u
       if (metric.empty()) {
         r.status = "failed";
         r.note = g.last_error;
-      } else if (!a.unsupported_reason.empty() && a.values.empty()) {
+      } else if (!a.unsupported.empty() && a.values.empty()) {
         r.status = "unsupported";
-        r.note = a.unsupported_reason;
+        r.note = a.unsupported;
       } else {
         r.status = g.failed ? "partial" : "ok";
         if (g.failed) r.note = g.last_error;

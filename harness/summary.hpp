@@ -2,7 +2,9 @@
 // From samples to the rows every report shows: one row per environment ×
 // workload × parameter set × metric, with its statistics and, against the
 // baseline environment, an overhead ratio (> 1 = worse than baseline).
+#include <map>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -37,6 +39,36 @@ struct RunSummary {
   std::vector<SummaryRow> rows;
   std::vector<std::string> warnings;  // for people: emulated guest, noisy rows, failures, ...
 };
+
+// A run's values grouped the way every report groups them: per env ×
+// workload × params × metric. Warm-ups are left out; failed samples are
+// counted per env × workload × params and contribute no values; non-finite
+// values are dropped. Metric names are the public ones: workload metrics
+// (source "workload"), environment metrics ("env") and counters ("counter",
+// named "SCOPE:NAME" unless counted inside the env, unit "count", lower is
+// better; an unsupported counter has no values and says why).
+struct CellKey {
+  std::string env, workload, params, metric;  // params: params_key()
+  auto operator<=>(const CellKey&) const = default;
+};
+struct CellValues {
+  std::string unit;
+  Better better = Better::Higher;
+  std::string source;
+  std::vector<double> values;
+  std::string unsupported;  // why a counter never had a value
+};
+struct GroupOutcome {  // one env × workload × params
+  size_t ok = 0, failed = 0;
+  std::string last_error;
+};
+struct RunValues {
+  std::vector<std::string> env_order;  // first seen
+  std::vector<CellKey> order;          // first seen
+  std::map<CellKey, CellValues> cells;
+  std::map<std::tuple<std::string, std::string, std::string>, GroupOutcome> groups;  // env, workload, params
+};
+RunValues collect_values(const ResultSet& rs);
 
 RunSummary summarize_run(const ResultSet& rs, const std::string& baseline_env, uint64_t seed);
 

@@ -119,6 +119,10 @@ std::string markdown_escape(std::string_view s) {
       out += html_entity(c);
       continue;
     }
+    if (c == '@') {  // no @mentions from a results file in a PR comment
+      out += "&#64;";
+      continue;
+    }
     switch (c) {
       case '\n':
         out += "<br>";
@@ -198,12 +202,12 @@ std::string ci_text(const Summary& s) {
   return std::isfinite(hw) ? fmt::format("±{:.1f}%", hw * 100) : "";
 }
 
-Verdict verdict(const OverheadRatio& r) {
-  if (!r.ok()) return Verdict::Undefined;
-  if (r.n_env < kMinRepetitionsForCI || r.n_base < kMinRepetitionsForCI) return Verdict::TooFew;
-  if (std::isfinite(r.ci_low) && r.ci_low > 1.0) return Verdict::Worse;
-  if (std::isfinite(r.ci_high) && r.ci_high < 1.0) return Verdict::Better;
-  return Verdict::Same;
+RatioVerdict verdict(const OverheadRatio& r) {
+  if (!r.ok()) return RatioVerdict::Undefined;
+  if (r.n_env < kMinRepetitionsForCI || r.n_base < kMinRepetitionsForCI) return RatioVerdict::TooFew;
+  if (std::isfinite(r.ci_low) && r.ci_low > 1.0) return RatioVerdict::Worse;
+  if (std::isfinite(r.ci_high) && r.ci_high < 1.0) return RatioVerdict::Better;
+  return RatioVerdict::Same;
 }
 
 std::string ratio_text(const OverheadRatio& r, std::string_view times) {
@@ -215,13 +219,13 @@ std::string ratio_text(const OverheadRatio& r, std::string_view times) {
   return t;
 }
 
-const SummaryRow* ComparisonLine::cell(const std::string& env) const {
+const SummaryRow* EnvGridLine::cell(const std::string& env) const {
   auto it = cells.find(env);
   return it == cells.end() ? nullptr : it->second;
 }
 
-Comparison compare_envs(const ResultSet& rs, const RunSummary& summary) {
-  Comparison c;
+EnvGrid compare_envs(const ResultSet& rs, const RunSummary& summary) {
+  EnvGrid c;
   std::vector<std::string> seen;
   for (const auto& r : summary.rows)
     if (std::find(seen.begin(), seen.end(), r.env) == seen.end()) seen.push_back(r.env);
@@ -239,7 +243,7 @@ Comparison compare_envs(const ResultSet& rs, const RunSummary& summary) {
   for (const auto& r : summary.rows) {
     const std::string key = r.workload + '\x1f' + r.params + '\x1f' + r.metric;
     auto [it, fresh] = index.emplace(key, c.lines.size());
-    if (fresh) c.lines.push_back(ComparisonLine{r.workload, r.params, r.metric, r.unit, r.source, r.better, {}});
+    if (fresh) c.lines.push_back(EnvGridLine{r.workload, r.params, r.metric, r.unit, r.source, r.better, {}});
     c.lines[it->second].cells[r.env] = &r;
   }
   // Workloads in the suite's order (the summary has them in the order the
@@ -250,15 +254,15 @@ Comparison compare_envs(const ResultSet& rs, const RunSummary& summary) {
     for (const auto& w : suite["workloads"])
       if (w.is_object() && w.contains("name") && w["name"].is_string())
         rank.emplace(w["name"].get<std::string>(), rank.size());
-  std::stable_sort(c.lines.begin(), c.lines.end(), [&](const ComparisonLine& a, const ComparisonLine& b) {
+  std::stable_sort(c.lines.begin(), c.lines.end(), [&](const EnvGridLine& a, const EnvGridLine& b) {
     auto ra = rank.find(a.workload), rb = rank.find(b.workload);
     return (ra == rank.end() ? rank.size() : ra->second) < (rb == rank.end() ? rank.size() : rb->second);
   });
   return c;
 }
 
-std::vector<const ComparisonLine*> summary_lines(const Comparison& c) {
-  std::vector<const ComparisonLine*> out;
+std::vector<const EnvGridLine*> summary_lines(const EnvGrid& c) {
+  std::vector<const EnvGridLine*> out;
   for (const auto& l : c.lines)
     if (l.source == "workload" && !is_derived_counter_metric(l.metric)) out.push_back(&l);
   return out;

@@ -40,15 +40,15 @@ std::string ci_text(const Summary& s);
 // What an overhead ratio allows one to say. Worse and Better are significant:
 // the 95% CI excludes 1 and both sides have kMinRepetitionsForCI values or
 // more. TooFew: fewer repetitions than that, whatever the CI says.
-enum class Verdict { Worse, Better, Same, TooFew, Undefined };
-Verdict verdict(const OverheadRatio& r);
+enum class RatioVerdict { Worse, Better, Same, TooFew, Undefined };
+RatioVerdict verdict(const OverheadRatio& r);
 // "1.42× [1.30, 1.55]" (times: the multiplication sign to use); "n/a" when
 // undefined.
 std::string ratio_text(const OverheadRatio& r, std::string_view times = "×");
 
 // One line per workload × params × metric (in the summary's order), one cell
 // per environment. Cells point into the RunSummary, which must outlive this.
-struct ComparisonLine {
+struct EnvGridLine {
   std::string workload, params, metric, unit, source;
   Better better = Better::Higher;
   std::map<std::string, const SummaryRow*> cells;  // by env label
@@ -56,16 +56,16 @@ struct ComparisonLine {
   const SummaryRow* cell(const std::string& env) const;
 };
 
-struct Comparison {
+struct EnvGrid {
   std::string baseline;           // empty when the run has no baseline rows
   std::vector<std::string> envs;  // baseline first, then in the run's order
-  std::vector<ComparisonLine> lines;
+  std::vector<EnvGridLine> lines;
 };
 
-Comparison compare_envs(const ResultSet& rs, const RunSummary& summary);
+EnvGrid compare_envs(const ResultSet& rs, const RunSummary& summary);
 // The lines a summary shows: the workloads' own metrics (not the counter
 // metrics derived inside the agent, nor counters and environment statistics).
-std::vector<const ComparisonLine*> summary_lines(const Comparison& c);
+std::vector<const EnvGridLine*> summary_lines(const EnvGrid& c);
 
 // Workload family: "mem" for "mem.latency".
 std::string workload_family(const std::string& workload);

@@ -210,7 +210,7 @@ int heat_bucket(double ratio) {
 struct Report {
   const ResultSet& rs;
   const RunSummary& summary;
-  Comparison cmp;
+  EnvGrid cmp;
   std::map<std::string, size_t> color;                      // env label -> palette index
   std::map<std::string, std::set<std::string>> param_sets;  // workload -> its params keys
 
@@ -278,21 +278,21 @@ std::string value_cell(const SummaryRow* r, bool with_ci) {
 std::string ratio_cell(const SummaryRow* r, const std::string& baseline) {
   if (!r || !r->has_ratio) return "<td class=\"num na\" data-v=\"\"></td>";
   const OverheadRatio& q = r->ratio;
-  const Verdict v = verdict(q);
-  if (v == Verdict::Undefined)
+  const RatioVerdict v = verdict(q);
+  if (v == RatioVerdict::Undefined)
     return fmt::format("<td class=\"num na\" data-v=\"\" title=\"{}\">n/a</td>", esc(q.reason));
   std::string cls;
   std::string meaning;
   const int b = heat_bucket(q.value);
   const char side = q.value >= 1 ? 'w' : 'b';
   switch (v) {
-    case Verdict::Worse:
+    case RatioVerdict::Worse:
       cls = fmt::format("w{}", b), meaning = "significantly worse";
       break;
-    case Verdict::Better:
+    case RatioVerdict::Better:
       cls = fmt::format("b{}", b), meaning = "significantly better";
       break;
-    case Verdict::TooFew:
+    case RatioVerdict::TooFew:
       cls = fmt::format("f{}{}", side, b);
       meaning = fmt::format("fewer than {} repetitions: the colour shows the size only", kMinRepetitionsForCI);
       break;
@@ -305,14 +305,14 @@ std::string ratio_cell(const SummaryRow* r, const std::string& baseline) {
   std::string text = fmt::format("{:.2f}×", q.value);
   if (std::isfinite(q.ci_low) && std::isfinite(q.ci_high) && q.n_env > 1 && q.n_base > 1)
     text += fmt::format(" <span class=\"ci\">[{:.2f}, {:.2f}]</span>", q.ci_low, q.ci_high);
-  if (v == Verdict::TooFew) text += "&#8201;†";
+  if (v == RatioVerdict::TooFew) text += "&#8201;†";
   return fmt::format("<td class=\"num {}\" data-v=\"{}\" title=\"{}\">{}</td>", cls, csv_number(q.value), esc(title),
                      text);
 }
 
 // The sortable comparison table: one row per line, the baseline's median
 // ± CI, then each other environment's median and its ratio to the baseline.
-std::string comparison_table(const Report& rep, const std::vector<const ComparisonLine*>& lines,
+std::string comparison_table(const Report& rep, const std::vector<const EnvGridLine*>& lines,
                              const std::string& id) {
   const auto& cmp = rep.cmp;
   std::string o = fmt::format("<div class=\"scroll\"><table class=\"sortable heat\" id=\"{}\"><thead><tr>", id);
@@ -327,7 +327,7 @@ std::string comparison_table(const Report& rep, const std::vector<const Comparis
                        esc(cmp.baseline));
   }
   o += "</tr></thead><tbody>";
-  for (const ComparisonLine* l : lines) {
+  for (const EnvGridLine* l : lines) {
     o += "<tr>" + workload_cell(l->workload, l->params, rep.several_params(l->workload));
     if (l->metric.empty()) {
       o += "<td class=\"failed\">(no result)</td><td></td>";
@@ -365,7 +365,7 @@ std::string heat_legend(const std::string& baseline) {
 bool is_latency_percentile(const std::string& metric) { return metric.rfind("lat_", 0) == 0; }
 
 // mem.latency reports one metric per working set: ns_16KiB, ns_1MiB, ...
-std::optional<uint64_t> sweep_size(const ComparisonLine& l) {
+std::optional<uint64_t> sweep_size(const EnvGridLine& l) {
   if (l.workload != "mem.latency" || l.metric.rfind("ns_", 0) != 0) return std::nullopt;
   auto s = parse_size(l.metric.substr(3));
   if (!s || *s == 0) return std::nullopt;
@@ -401,7 +401,7 @@ std::string section_header(const Report& rep) {
 }
 
 std::string section_summary(const Report& rep) {
-  const std::vector<const ComparisonLine*> lines = summary_lines(rep.cmp);
+  const std::vector<const EnvGridLine*> lines = summary_lines(rep.cmp);
   std::string o = "<section id=\"summary\"><h2>Summary</h2>";
   if (lines.empty()) return o + "<p>No workload results in this run.</p></section>";
   if (rep.cmp.baseline.empty()) {
@@ -601,7 +601,7 @@ std::string section_sweep(const Report& rep) {
 }
 
 std::string section_counters(const Report& rep) {
-  std::vector<const ComparisonLine*> lines;
+  std::vector<const EnvGridLine*> lines;
   for (const auto& l : rep.cmp.lines)
     if (l.source == "counter" || (l.source == "workload" && is_derived_counter_metric(l.metric))) lines.push_back(&l);
   std::string o =

@@ -27,11 +27,11 @@ std::string ratio_md(const SummaryRow* r) {
   if (!r || !r->has_ratio) return "";
   const std::string t = md(ratio_text(r->ratio));
   switch (verdict(r->ratio)) {
-    case Verdict::Worse:
+    case RatioVerdict::Worse:
       return "**" + t + "** ▲";
-    case Verdict::Better:
+    case RatioVerdict::Better:
       return "**" + t + "** ▼";
-    case Verdict::TooFew:
+    case RatioVerdict::TooFew:
       return t + " †";
     default:
       return t;
@@ -41,7 +41,7 @@ std::string ratio_md(const SummaryRow* r) {
 }  // namespace
 
 std::string render_markdown(const ResultSet& rs, const RunSummary& summary) {
-  const Comparison cmp = compare_envs(rs, summary);
+  const EnvGrid cmp = compare_envs(rs, summary);
   const auto& m = rs.meta;
   std::string suite = m.suite.is_object() && m.suite.contains("name") && m.suite["name"].is_string()
                           ? m.suite["name"].get<std::string>()
@@ -69,7 +69,7 @@ std::string render_markdown(const ResultSet& rs, const RunSummary& summary) {
       }
     }
     o += head + "\n" + rule + "\n";
-    for (const ComparisonLine* l : lines) {
+    for (const EnvGridLine* l : lines) {
       o +=
           fmt::format("| {} | {} | {} | {} |", md(l->workload), md(l->params),
                       l->metric.empty() ? "**no result**" : md(l->metric) + (l->better == Better::Higher ? " ↑" : " ↓"),

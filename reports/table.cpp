@@ -18,7 +18,7 @@ struct Cell {
 }  // namespace
 
 std::string render_table(const ResultSet& rs, const RunSummary& summary, bool color) {
-  const Comparison cmp = compare_envs(rs, summary);
+  const EnvGrid cmp = compare_envs(rs, summary);
   const std::vector<std::string>& envs = cmp.envs;
   const std::string& baseline = cmp.baseline;
   bool any_ratio = false;
@@ -53,10 +53,10 @@ std::string render_table(const ResultSet& rs, const RunSummary& summary, bool co
         Cell c;
         if (r && r->has_ratio) {
           c.text = ratio_text(r->ratio, "x");
-          const Verdict vd = verdict(r->ratio);
-          if (vd == Verdict::Worse)
+          const RatioVerdict vd = verdict(r->ratio);
+          if (vd == RatioVerdict::Worse)
             c.color = 31;
-          else if (vd == Verdict::Better)
+          else if (vd == RatioVerdict::Better)
             c.color = 32;
         }
         row.push_back(c);

@@ -146,6 +146,7 @@ TEST_CASE("markdown_escape keeps a cell a cell and text text", "[reports][escape
       {"1.74", "1.74"},
       {"page-faults", "page-faults"},
       {"#hash", "#hash"},
+      {"ping @team", "ping &#64;team"},
   };
   for (const auto& c : cases) {
     INFO(c.in);
@@ -177,13 +178,13 @@ TEST_CASE("a ratio is significant only when its CI excludes 1 with enough repeti
     q.value = v, q.ci_low = lo, q.ci_high = hi, q.n_env = q.n_base = n;
     return q;
   };
-  CHECK(verdict(r(1.5, 1.2, 1.8, 5)) == Verdict::Worse);
-  CHECK(verdict(r(0.5, 0.4, 0.6, 5)) == Verdict::Better);
-  CHECK(verdict(r(1.1, 0.9, 1.3, 5)) == Verdict::Same);
-  CHECK(verdict(r(1.5, 1.5, 1.5, 1)) == Verdict::TooFew);  // n = 1: [x, x] excludes 1, says nothing
-  CHECK(verdict(r(1.5, 1.2, 1.8, kMinRepetitionsForCI - 1)) == Verdict::TooFew);
-  CHECK(verdict(r(1.5, NAN, NAN, 5)) == Verdict::Same);
-  CHECK(verdict(r(NAN, NAN, NAN, 5)) == Verdict::Undefined);
+  CHECK(verdict(r(1.5, 1.2, 1.8, 5)) == RatioVerdict::Worse);
+  CHECK(verdict(r(0.5, 0.4, 0.6, 5)) == RatioVerdict::Better);
+  CHECK(verdict(r(1.1, 0.9, 1.3, 5)) == RatioVerdict::Same);
+  CHECK(verdict(r(1.5, 1.5, 1.5, 1)) == RatioVerdict::TooFew);  // n = 1: [x, x] excludes 1, says nothing
+  CHECK(verdict(r(1.5, 1.2, 1.8, kMinRepetitionsForCI - 1)) == RatioVerdict::TooFew);
+  CHECK(verdict(r(1.5, NAN, NAN, 5)) == RatioVerdict::Same);
+  CHECK(verdict(r(NAN, NAN, NAN, 5)) == RatioVerdict::Undefined);
   CHECK(ratio_text(r(1.5, 1.2, 1.8, 5)) == "1.50× [1.20, 1.80]");
   CHECK(ratio_text(r(1.5, 1.5, 1.5, 1), "x") == "1.50x");
   CHECK(ratio_text(r(NAN, NAN, NAN, 5)) == "n/a");

@@ -92,7 +92,7 @@ TEST_CASE("suite: errors name FILE:LINE:COLUMN", "[suite]") {
       {"a suite key at the top level", "repetitions = 3\n[suite]\n",
        "t.toml:1:1: unknown key `repetitions` at the top level (it belongs under [suite])"},
       {"unknown top-level table", "[suites]\n",
-       "t.toml:1:2: unknown key `suites` at the top level (expected [suite], [env.NAME] or [[workload]])"},
+       "t.toml:1:2: unknown key `suites` at the top level (expected [suite], [env.NAME], [[workload]] or [compare])"},
       {"wrong type", "[suite]\nrepetitions = \"5\"\n", "t.toml:2:15: `repetitions` must be an integer, not a string"},
       {"out of range", "[suite]\nwarmup = -1\n", "t.toml:2:10: `warmup` must be between 0 and 100000, not -1"},
       {"ci_target range", "[suite]\nci_target = 2.0\n",
@@ -524,5 +524,126 @@ TEST_CASE("suite: the built-in suites validate against the workload registry", "
     INFO(b.name);
     auto s = load_suite(b.name);
     if (!s) FAIL(s.error().message);
+  }
+}
+
+TEST_CASE("suite: [compare] settings for vbench compare", "[suite][compare]") {
+  SECTION("values, dotted and quoted keys, families") {
+    auto s = parse(R"(
+[[workload]]
+name = "cpu.int"
+
+[compare]
+alpha = 0.01
+threshold = "3%"
+
+[compare.thresholds]
+"mem.bandwidth" = "2.5%"
+mem.bandwidth.triad = "1%"
+"disk.*" = "10 %"
+"cpu.int.ops" = "0%"
+)");
+    REQUIRE(s.ok());
+    CHECK(s->compare.alpha == 0.01);
+    CHECK(s->compare.threshold == Approx(0.03));
+    CHECK(s->compare.thresholds.size() == 4);
+    CHECK(s->compare.thresholds.at("mem.bandwidth") == Approx(0.025));
+    CHECK(s->compare.thresholds.at("mem.bandwidth.triad") == Approx(0.01));
+    CHECK(s->compare.thresholds.at("disk.*") == Approx(0.10));
+    CHECK(s->compare.thresholds.at("cpu.int.ops") == 0);
+    // Recorded with the suite, and read back from results.
+    const auto j = to_json(*s);
+    auto back = suite_compare_from_json(j);
+    REQUIRE(back.ok());
+    CHECK(back->alpha == s->compare.alpha);
+    CHECK(back->threshold == s->compare.threshold);
+    CHECK(back->thresholds == s->compare.thresholds);
+  }
+  SECTION("absent: all defaults") {
+    auto s = parse("[[workload]]\nname = \"cpu.int\"\n");
+    REQUIRE(s.ok());
+    CHECK(s->compare.empty());
+    auto back = suite_compare_from_json(to_json(*s));
+    REQUIRE(back.ok());
+    CHECK(back->empty());
+    CHECK(suite_compare_from_json(nlohmann::json::object())->empty());
+  }
+  SECTION("errors name FILE:LINE:COLUMN") {
+    struct Case {
+      const char* what;
+      std::string text;
+      std::string error;
+    };
+    const std::string w = "[[workload]]\nname = \"cpu.int\"\n";  // lines 1-2
+    const std::vector<Case> cases = {
+        {"unknown key", w + "[compare]\nthreshhold = \"3%\"\n",
+         "t.toml:4:1: unknown key `threshhold` in [compare] (did you mean `threshold`?)"},
+        {"a bare number", w + "[compare]\nthreshold = 0.05\n",
+         "t.toml:4:13: `threshold` must be a percentage string like \"5%\", not a bare number"},
+        {"not a percentage", w + "[compare]\nthreshold = \"lots\"\n",
+         "t.toml:4:13: `threshold`: invalid percentage `lots` (write e.g. \"5%\")"},
+        {"negative", w + "[compare]\nthreshold = \"-3%\"\n",
+         "t.toml:4:13: `threshold`: invalid percentage `-3%` (write e.g. \"5%\")"},
+        {"too large", w + "[compare]\nthreshold = \"5000%\"\n",
+         "t.toml:4:13: `threshold` must be at most 1000%, not 5000%"},
+        {"alpha out of range", w + "[compare]\nalpha = 1.5\n",
+         "t.toml:4:9: `alpha` must be at least 0 and below 1, not 1.5"},
+        {"alpha zero", w + "[compare]\nalpha = 0\n", "t.toml:4:9: `alpha` must be above 0"},
+        {"unknown workload", w + "[compare.thresholds]\n\"mem.bandwith.triad\" = \"2%\"\n",
+         "t.toml:4:1: [compare.thresholds]: `mem.bandwith.triad` names no workload (write WORKLOAD, "
+         "WORKLOAD.METRIC or FAMILY.*)"},
+        {"unknown family", w + "[compare.thresholds]\n\"gpu.*\" = \"2%\"\n",
+         "t.toml:4:1: [compare.thresholds]: `gpu.*` names no workload (write WORKLOAD, WORKLOAD.METRIC or "
+         "FAMILY.*)"},
+        {"a typo of a workload", w + "[compare.thresholds]\n\"cpu.itn\" = \"2%\"\n",
+         "t.toml:4:1: [compare.thresholds]: `cpu.itn` names no workload (write WORKLOAD, WORKLOAD.METRIC or "
+         "FAMILY.*) (did you mean `cpu.int`?)"},
+        {"a threshold as a number", w + "[compare.thresholds]\n\"cpu.int\" = 3\n",
+         "t.toml:4:13: `cpu.int` must be a percentage string like \"5%\", not a bare number"},
+        {"thresholds not a table", w + "[compare]\nthresholds = \"5%\"\n",
+         "t.toml:4:14: `thresholds` must be a table ([compare.thresholds]), not a string"},
+        {"compare not a table", "compare = 1\n" + w, "t.toml:1:11: `compare` must be a table ([compare]), not an integer"},
+    };
+    for (const auto& c : cases) {
+      INFO(c.what);
+      auto s = parse(c.text);
+      REQUIRE_FALSE(s.ok());
+      CHECK(s.error().message == c.error);
+    }
+  }
+  SECTION("an including suite overrides and merges") {
+    TempDir dir;
+    dir.write("base.toml", R"(
+[[workload]]
+name = "cpu.int"
+[compare]
+alpha = 0.01
+threshold = "3%"
+[compare.thresholds]
+"cpu.int" = "2%"
+"disk.*" = "10%"
+)");
+    const std::string top = dir.write("top.toml", R"(
+[suite]
+include = "base.toml"
+[compare]
+threshold = "4%"
+[compare.thresholds]
+"disk.*" = "20%"
+"mem.latency" = "7%"
+)");
+    auto s = load_suite(top, fake_table());
+    REQUIRE(s.ok());
+    CHECK(s->compare.alpha == 0.01);
+    CHECK(s->compare.threshold == Approx(0.04));
+    CHECK(s->compare.thresholds.at("cpu.int") == Approx(0.02));
+    CHECK(s->compare.thresholds.at("disk.*") == Approx(0.20));
+    CHECK(s->compare.thresholds.at("mem.latency") == Approx(0.07));
+  }
+  SECTION("results with a broken [compare] are refused") {
+    CHECK_FALSE(suite_compare_from_json({{"compare", {{"alpha", 2}}}}).ok());
+    CHECK_FALSE(suite_compare_from_json({{"compare", {{"threshold", "5%"}}}}).ok());
+    CHECK_FALSE(suite_compare_from_json({{"compare", {{"thresholds", {{"cpu.int", nullptr}}}}}}).ok());
+    CHECK_FALSE(suite_compare_from_json({{"compare", 3}}).ok());
   }
 }

@@ -1,0 +1,102 @@
+#pragma once
+// Run-vs-run comparison, the verdict CI gates on: for every env × workload ×
+// params × metric two runs share, the change of the median with a bootstrap
+// 95% CI, a two-sided Mann–Whitney U test, Holm's correction over every
+// metric tested, and a verdict.
+//
+//   regressed / improved   Holm-adjusted p <= alpha AND the median moved by
+//                          more than the metric's threshold, in the worse /
+//                          better direction (Metric.better)
+//   unchanged              no significant change and the change's CI lies
+//                          within ±threshold, or a significant change
+//                          smaller than the threshold
+//   noisy                  cannot tell: fewer than min_samples per side, or
+//                          not significant while the CI of the change reaches
+//                          beyond ±threshold (the reason says whether the
+//                          samples were too few for even a complete
+//                          separation to reach alpha after the correction)
+//
+// Like google/benchmark's tools/compare.py and Firecracker's ab_test.py: a
+// significance test AND an effect size, and "unreliable" said out loud below
+// a minimum number of repetitions. Warm-ups and failed samples are left out.
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "harness/results.hpp"
+#include "harness/stats.hpp"
+#include "harness/suite.hpp"
+
+namespace vbench {
+
+inline constexpr double kDefaultAlpha = 0.05;
+inline constexpr double kDefaultThreshold = 0.05;
+inline constexpr size_t kMinSamplesPerSide = 3;
+
+enum class Verdict { Regressed, Improved, Unchanged, Noisy };
+const char* to_string(Verdict v);  // "regressed" | "improved" | "unchanged" | "noisy"
+
+struct CompareOptions {
+  // Unset: the current run's suite [compare] settings, else the defaults.
+  std::optional<double> alpha;
+  std::optional<double> threshold;  // fraction: 0.05 = 5%
+  bool force = false;               // compare across hosts and suites
+  size_t min_samples = kMinSamplesPerSide;
+};
+
+struct MetricComparison {
+  std::string env, workload, params, metric, unit, source;
+  Better better = Better::Higher;
+  Summary base, current;
+  // current median / base median - 1; NaN when undefined (see note). The CI
+  // resamples both sides (stats.hpp ratio()).
+  double change = 0, change_ci_low = 0, change_ci_high = 0;
+  MannWhitney test;       // method "none" when not tested
+  double p_adjusted = 0;  // Holm over every tested metric; NaN when not tested
+  double threshold = 0;   // the one that applied (fraction)
+  Verdict verdict = Verdict::Noisy;
+  std::string reason;  // why this verdict, for people
+
+  std::string where() const;  // "bare cpu.int (threads=1) ops_per_s"
+};
+
+// A metric only one run has: a workload added or dropped, or failed in one.
+struct UnmatchedMetric {
+  std::string env, workload, params, metric;
+  std::string only_in;  // "base" | "current"
+  std::string note;     // e.g. the error of the failed samples on the other side
+};
+
+struct Comparison {
+  RunMeta base, current;
+  std::string base_source, current_source;  // where they were read from
+  double alpha = kDefaultAlpha;
+  double threshold = kDefaultThreshold;  // the default; per-metric ones in rows
+  size_t tested = 0;                     // the size of Holm's family
+  std::vector<MetricComparison> rows;
+  std::vector<UnmatchedMetric> unmatched;
+  std::vector<std::string> warnings;  // differences overridden by --force, interrupted runs, ...
+
+  size_t count(Verdict v) const;
+  bool regressed() const { return count(Verdict::Regressed) > 0; }
+};
+
+// Refuses runs from different hosts (RunMeta.host fingerprint) or suites
+// (name, parameter sets of common workloads, knobs of common envs) unless
+// opts.force, naming the difference; forced differences become warnings.
+Result<Comparison> compare_runs(const ResultSet& base, const ResultSet& current, const CompareOptions& opts);
+
+// The threshold that applies to one metric: the most specific of
+// thresholds["WORKLOAD.METRIC"], ["WORKLOAD"], ["FAMILY.*"], else fallback.
+double threshold_for(const SuiteCompare& c, const std::string& workload, const std::string& metric, double fallback);
+
+// Renderers: a terminal table, GitHub-flavoured Markdown, JUnit XML (one
+// testcase per metric: regressed = <failure>, noisy = <skipped>) and JSON.
+std::string render_compare_table(const Comparison& c, bool color);
+std::string render_compare_markdown(const Comparison& c);
+std::string render_compare_junit(const Comparison& c);
+nlohmann::json render_compare_json(const Comparison& c);
+
+}  // namespace vbench

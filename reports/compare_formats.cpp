@@ -1,0 +1,296 @@
+// The renderers of a Comparison: terminal table, Markdown, JUnit XML, JSON.
+// Every string that comes from a results file is escaped for its format.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "reports/compare.hpp"
+#include "reports/escape.hpp"
+
+
+namespace vbench {
+namespace {
+
+nlohmann::json num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+
+std::string value_str(double v) { return std::isfinite(v) ? fmt::format("{:.4g}", v) : "-"; }
+std::string pct_str(double f) { return std::isfinite(f) ? fmt::format("{:+.1f}%", f * 100) : "-"; }
+std::string ci_str(const MetricComparison& r) {
+  if (!std::isfinite(r.change_ci_low) || !std::isfinite(r.change_ci_high)) return "-";
+  return fmt::format("[{:+.1f}, {:+.1f}]", r.change_ci_low * 100, r.change_ci_high * 100);
+}
+std::string p_str(double p) { return std::isfinite(p) ? fmt::format("{:.2g}", p) : "-"; }
+
+// "run vb...-abc (commit 1234abcd, 2024-05-01T10:00:00Z)"
+std::string run_line(const RunMeta& m, const std::string& source) {
+  std::string s = "run " + m.run_id;
+  std::vector<std::string> bits;
+  if (!m.git_commit.empty()) bits.push_back("vbench " + m.git_commit.substr(0, 12));
+  if (!m.started_at.empty()) bits.push_back(m.started_at);
+  if (!source.empty()) bits.push_back(source);
+  if (!bits.empty()) s += fmt::format(" ({})", fmt::join(bits, ", "));
+  return s;
+}
+
+std::string host_name(const RunMeta& m) {
+  if (m.host.is_object() && m.host.contains("facts") && m.host["facts"].is_array())
+    for (const auto& f : m.host["facts"])
+      if (f.is_object() && f.value("key", "") == "hostname" && f.contains("value") && f["value"].is_string())
+        return f["value"].get<std::string>();
+  return "unknown host";
+}
+
+std::string suite_name(const RunMeta& m) {
+  return m.suite.is_object() && m.suite.contains("name") && m.suite["name"].is_string()
+             ? m.suite["name"].get<std::string>()
+             : std::string("?");
+}
+
+std::string headline(const Comparison& c) {
+  return fmt::format("{} regressed, {} improved, {} unchanged, {} noisy", c.count(Verdict::Regressed),
+                     c.count(Verdict::Improved), c.count(Verdict::Unchanged), c.count(Verdict::Noisy));
+}
+
+std::string method_line(const Comparison& c) {
+  return fmt::format(
+      "alpha {:g} with Holm's correction over {} metrics tested; threshold ±{:g}% unless the suite "
+      "sets one per metric",
+      c.alpha, c.tested, c.threshold * 100);
+}
+
+int verdict_color(Verdict v) {
+  switch (v) {
+    case Verdict::Regressed:
+      return 31;
+    case Verdict::Improved:
+      return 32;
+    case Verdict::Noisy:
+      return 33;
+    case Verdict::Unchanged:
+      break;
+  }
+  return 0;
+}
+
+// Rows worth a reader's attention first: regressions, improvements.
+std::vector<const MetricComparison*> notable(const Comparison& c) {
+  std::vector<const MetricComparison*> out;
+  for (Verdict v : {Verdict::Regressed, Verdict::Improved})
+    for (const auto& r : c.rows)
+      if (r.verdict == v) out.push_back(&r);
+  return out;
+}
+
+}  // namespace
+
+std::string render_compare_table(const Comparison& c, bool color) {
+  const std::vector<std::string> head = {"env",     "workload", "params", "metric",   "unit",   "base",
+                                         "current", "change",   "95% CI", "p (Holm)", "verdict"};
+  const size_t first_numeric = 5;
+  std::vector<std::vector<std::string>> lines;
+  for (const auto& r : c.rows)
+    lines.push_back({terminal_safe(r.env), terminal_safe(r.workload), terminal_safe(r.params), terminal_safe(r.metric),
+                     terminal_safe(r.unit), value_str(r.base.median), value_str(r.current.median), pct_str(r.change),
+                     ci_str(r), p_str(r.p_adjusted), to_string(r.verdict)});
+  std::vector<size_t> width(head.size());
+  for (size_t i = 0; i < head.size(); ++i) {
+    width[i] = head[i].size();
+    for (const auto& l : lines) width[i] = std::max(width[i], l[i].size());
+    width[i] = std::min<size_t>(width[i], 36);
+  }
+  auto cell = [&](const std::string& text, size_t i) {
+    std::string t = text.size() > width[i] ? text.substr(0, width[i] - 1) + "~" : text;
+    return i >= first_numeric ? fmt::format("{:>{}}", t, width[i]) : fmt::format("{:<{}}", t, width[i]);
+  };
+  std::string out;
+  out += fmt::format("base:    {}\ncurrent: {}\n", terminal_safe(run_line(c.base, c.base_source)),
+                     terminal_safe(run_line(c.current, c.current_source)));
+  out += fmt::format("suite {} on {}; {}\n\n", terminal_safe(suite_name(c.current)),
+                     terminal_safe(host_name(c.current)), method_line(c));
+  for (size_t i = 0; i < head.size(); ++i) {
+    const std::string t = cell(head[i], i);
+    out += color ? "\033[1m" + t + "\033[0m" : t;
+    out += i + 1 < head.size() ? "  " : "\n";
+  }
+  for (size_t k = 0; k < lines.size(); ++k) {
+    for (size_t i = 0; i < head.size(); ++i) {
+      std::string t = cell(lines[k][i], i);
+      const int col = verdict_color(c.rows[k].verdict);
+      if (color && col && (i == head.size() - 1 || i == 7)) t = fmt::format("\033[{}m{}\033[0m", col, t);
+      out += t;
+      out += i + 1 < head.size() ? "  " : "\n";
+    }
+  }
+  out += "\nchange = current median / base median - 1, with its bootstrap 95% CI; p = Mann-Whitney U, Holm-adjusted\n";
+  const auto top = notable(c);
+  if (!top.empty()) out += "\n";
+  for (const auto* r : top)
+    out += fmt::format("{}: {}: {}\n", to_string(r->verdict), terminal_safe(r->where()), terminal_safe(r->reason));
+  for (const auto& u : c.unmatched)
+    out += fmt::format("only in {}: {} {}{} {} ({})\n", u.only_in, terminal_safe(u.env), terminal_safe(u.workload),
+                       u.params.empty() ? "" : " (" + terminal_safe(u.params) + ")", terminal_safe(u.metric),
+                       terminal_safe(u.note));
+  for (const auto& w : c.warnings) out += "warning: " + terminal_safe(w) + "\n";
+  const std::string verdict = c.regressed() ? "REGRESSION" : "no regression";
+  out +=
+      fmt::format("\n{}: {}\n", color ? fmt::format("\033[1;{}m{}\033[0m", c.regressed() ? 31 : 32, verdict) : verdict,
+                  headline(c));
+  return out;
+}
+
+std::string render_compare_markdown(const Comparison& c) {
+  const auto md = [](const std::string& s) { return markdown_escape(s); };
+  std::string out;
+  out += fmt::format("### vbench compare: {}\n\n",
+                     c.regressed() ? fmt::format("{} regressed", c.count(Verdict::Regressed)) : "no regression");
+  out += fmt::format("{}.\n\n", headline(c));
+  out += fmt::format("- base: {}\n- current: {}\n- suite {} on {}\n- {}\n\n", md(run_line(c.base, c.base_source)),
+                     md(run_line(c.current, c.current_source)), md(suite_name(c.current)), md(host_name(c.current)),
+                     md(method_line(c)));
+  const std::string table_head =
+      "| verdict | env | workload | params | metric | base | current | change | 95% CI | p (Holm) |\n"
+      "|---|---|---|---|---|---:|---:|---:|---:|---:|\n";
+  auto table_row = [&](const MetricComparison& r) {
+    const std::string v = r.verdict == Verdict::Regressed || r.verdict == Verdict::Improved
+                              ? fmt::format("**{}**", to_string(r.verdict))
+                              : to_string(r.verdict);
+    return fmt::format("| {} | {} | {} | {} | {} | {} {} | {} {} | {} | {} | {} |\n", v, md(r.env), md(r.workload),
+                       md(r.params), md(r.metric), value_str(r.base.median), md(r.unit), value_str(r.current.median),
+                       md(r.unit), pct_str(r.change), ci_str(r), p_str(r.p_adjusted));
+  };
+  const auto top = notable(c);
+  if (!top.empty()) {
+    out += table_head;
+    for (const auto* r : top) out += table_row(*r);
+    out += "\n";
+    for (const auto* r : top) out += fmt::format("- {}: {}\n", md(r->where()), md(r->reason));
+    out += "\n";
+  }
+  if (!c.warnings.empty()) {
+    out += "**Warnings**\n\n";
+    for (const auto& w : c.warnings) out += "- " + md(w) + "\n";
+    out += "\n";
+  }
+  out += fmt::format("<details><summary>All {} metrics</summary>\n\n", c.rows.size());
+  out += table_head;
+  for (const auto& r : c.rows) out += table_row(r);
+  if (!c.unmatched.empty()) {
+    out += "\nIn only one run:\n\n";
+    for (const auto& u : c.unmatched)
+      out += fmt::format("- only in {}: {} {} {} {} ({})\n", u.only_in, md(u.env), md(u.workload), md(u.params),
+                         md(u.metric), md(u.note));
+  }
+  out += "\n</details>\n";
+  return out;
+}
+
+std::string render_compare_junit(const Comparison& c) {
+  const auto x = [](const std::string& s) { return xml_escape(s); };
+  const size_t tests = c.rows.size() + c.unmatched.size();
+  const size_t failures = c.count(Verdict::Regressed);
+  const size_t skipped = c.count(Verdict::Noisy) + c.unmatched.size();
+  std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+  out += fmt::format("<testsuites name=\"vbench compare\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\">\n",
+                     tests, failures, skipped);
+  out += fmt::format(
+      "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\" time=\"0\" "
+      "timestamp=\"{}\">\n",
+      x(fmt::format("vbench compare {}: {} vs {}", suite_name(c.current), c.base.run_id, c.current.run_id)), tests,
+      failures, skipped, x(c.current.started_at));
+  out += "    <properties>\n";
+  for (const auto& [k, v] :
+       std::vector<std::pair<std::string, std::string>>{{"base", run_line(c.base, c.base_source)},
+                                                        {"current", run_line(c.current, c.current_source)},
+                                                        {"host", host_name(c.current)},
+                                                        {"alpha", fmt::format("{:g}", c.alpha)},
+                                                        {"threshold", fmt::format("{:g}%", c.threshold * 100)},
+                                                        {"tested", std::to_string(c.tested)}})
+    out += fmt::format("      <property name=\"{}\" value=\"{}\"/>\n", x(k), x(v));
+  out += "    </properties>\n";
+  for (const auto& r : c.rows) {
+    const std::string classname = fmt::format("vbench.{}.{}", r.env, r.workload);
+    const std::string name = r.params.empty() ? r.metric : fmt::format("{} ({})", r.metric, r.params);
+    out += fmt::format("    <testcase classname=\"{}\" name=\"{}\" time=\"0\">", x(classname), x(name));
+    const std::string detail = fmt::format("{}: base median {} {}, current median {} {}, change {} {}, p (Holm) {}\n{}",
+                                           r.where(), value_str(r.base.median), r.unit, value_str(r.current.median),
+                                           r.unit, pct_str(r.change), ci_str(r), p_str(r.p_adjusted), r.reason);
+    if (r.verdict == Verdict::Regressed)
+      out += fmt::format("\n      <failure type=\"regression\" message=\"{}\">{}</failure>\n    ",
+                         x(fmt::format("regressed {}: {}", pct_str(r.change), r.reason)), x(detail));
+    else if (r.verdict == Verdict::Noisy)
+      out += fmt::format("\n      <skipped message=\"{}\"/>\n    ", x("noisy: " + r.reason));
+    else
+      out += fmt::format("\n      <system-out>{}</system-out>\n    ",
+                         x(to_string(r.verdict) + std::string(": ") + detail));
+    out += "</testcase>\n";
+  }
+  for (const auto& u : c.unmatched) {
+    const std::string name = u.params.empty() ? u.metric : fmt::format("{} ({})", u.metric, u.params);
+    out += fmt::format(
+        "    <testcase classname=\"{}\" name=\"{}\" time=\"0\">\n      <skipped message=\"{}\"/>\n    "
+        "</testcase>\n",
+        x(fmt::format("vbench.{}.{}", u.env, u.workload)), x(name),
+        x(fmt::format("only in {}: {}", u.only_in, u.note)));
+  }
+  if (!c.warnings.empty()) {
+    std::string all;
+    for (const auto& w : c.warnings) all += "warning: " + w + "\n";
+    out += fmt::format("    <system-err>{}</system-err>\n", x(all));
+  }
+  out += "  </testsuite>\n</testsuites>\n";
+  return out;
+}
+
+nlohmann::json render_compare_json(const Comparison& c) {
+  auto run = [](const RunMeta& m, const std::string& source) {
+    return nlohmann::json{{"run_id", m.run_id},
+                          {"source", source},
+                          {"vbench_git_commit", m.git_commit},
+                          {"started_at", m.started_at},
+                          {"host_fingerprint", m.host.is_object() ? m.host.value("fingerprint", "") : ""},
+                          {"suite", suite_name(m)}};
+  };
+  nlohmann::json rows = nlohmann::json::array();
+  for (const auto& r : c.rows)
+    rows.push_back({{"env", r.env},
+                    {"workload", r.workload},
+                    {"params", r.params},
+                    {"metric", r.metric},
+                    {"unit", r.unit},
+                    {"better", to_string(r.better)},
+                    {"source", r.source},
+                    {"threshold", r.threshold},
+                    {"base", to_json(r.base)},
+                    {"current", to_json(r.current)},
+                    {"change", num(r.change)},
+                    {"change_ci_low", num(r.change_ci_low)},
+                    {"change_ci_high", num(r.change_ci_high)},
+                    {"test", to_json(r.test)},
+                    {"p_adjusted", num(r.p_adjusted)},
+                    {"verdict", to_string(r.verdict)},
+                    {"reason", r.reason}});
+  nlohmann::json unmatched = nlohmann::json::array();
+  for (const auto& u : c.unmatched)
+    unmatched.push_back({{"env", u.env},
+                         {"workload", u.workload},
+                         {"params", u.params},
+                         {"metric", u.metric},
+                         {"only_in", u.only_in},
+                         {"note", u.note}});
+  nlohmann::json counts;
+  for (Verdict v : {Verdict::Regressed, Verdict::Improved, Verdict::Unchanged, Verdict::Noisy})
+    counts[to_string(v)] = c.count(v);
+  return {{"base", run(c.base, c.base_source)},
+          {"current", run(c.current, c.current_source)},
+          {"alpha", c.alpha},
+          {"threshold", c.threshold},
+          {"tested", c.tested},
+          {"regressed", c.regressed()},
+          {"counts", counts},
+          {"rows", rows},
+          {"unmatched", unmatched},
+          {"warnings", c.warnings}};
+}
+
+}  // namespace vbench

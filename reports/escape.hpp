@@ -1,0 +1,28 @@
+#pragma once
+// Escaping for strings that come from results (metric names, errors, host
+// names, guest output): a results file is input, and a hostile or broken
+// guest must not be able to inject markup into a report, a CI page or a
+// terminal.
+#include <string>
+#include <string_view>
+
+namespace vbench {
+
+// Valid UTF-8: every invalid byte sequence becomes U+FFFD.
+std::string utf8_sanitize(std::string_view s);
+
+// XML 1.0 text and attribute values (JUnit, SVG): & < > " ' as entities,
+// control characters XML cannot hold (all below 0x20 but tab, newline and
+// carriage return) as U+FFFD, invalid UTF-8 as U+FFFD.
+std::string xml_escape(std::string_view s);
+
+// One Markdown table cell (GitHub-flavoured): & < > as entities (no raw
+// HTML), `@` as an entity (no mentions), Markdown punctuation and `|`
+// backslash-escaped, line breaks as <br>, a leading list/heading marker
+// escaped. Defined in reports/format.cpp with the other text helpers.
+std::string markdown_escape(std::string_view s);
+
+// For a terminal: control characters (escape sequences included) as `?`.
+std::string terminal_safe(std::string_view s);
+
+}  // namespace vbench
