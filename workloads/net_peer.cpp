@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/prctl.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 
@@ -590,9 +591,14 @@ Result<std::string> PeerProcess::start(const std::string& agent_path, const std:
   if (fd < 0) return sys_error("mkstemp for the peer's ready file");
   ::close(fd);
   ready_file_ = tmpl;
+  const pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) return sys_error("fork the network peer");
   if (pid == 0) {
+    // The peer must not outlive a vbench that is SIGKILLed: nothing else
+    // would ever stop it.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(126);
     if (!netns_path.empty()) {
       // setns(CLONE_NEWNET) assumes netns_path is a network namespace file.
       int ns = ::open(netns_path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -608,7 +614,12 @@ Result<std::string> PeerProcess::start(const std::string& agent_path, const std:
   const uint64_t deadline = now_ns() + 5'000'000'000ull;
   while (now_ns() < deadline) {
     auto content = read_line(ready_file_);
-    if (content && !content->empty()) return *content;
+    if (content && !content->empty()) {
+      // Read once: remove it now, so that not even a SIGKILL later leaves it.
+      ::unlink(ready_file_.c_str());
+      ready_file_.clear();
+      return *content;
+    }
     int status;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
