@@ -7,8 +7,10 @@
 #   bench/fidelity.sh [-r ROUNDS] [-d SECONDS] [-s SCRATCH_DIR] [-b BUILD_DIR]
 #
 # Pairs (same work, same units):
-#   mem.bandwidth triad (3 x 256 MiB arrays, all CPUs)   likwid-bench -t stream_sse (STREAM triad
-#                                                        a = b*s + c, 24 B/element, 768 MB working set)
+#   mem.bandwidth triad (3 x 256 MiB arrays, all CPUs)   a STREAM-class reference written below and
+#                                                        built like STREAM (gcc -O2 -fopenmp, static
+#                                                        arrays, OpenMP static schedule, best of 10,
+#                                                        24 B per element)
 #   disk.randread 4k QD32 io_uring O_DIRECT, 1 GiB file  fio --rw=randread --bs=4k --iodepth=32
 #                                                        --ioengine=io_uring --direct=1 --size=1G
 #   net.tcp_stream 1 stream, 128 KiB sends, loopback     iperf3 -c 127.0.0.1 -l 128K (sender Mbit/s)
@@ -16,8 +18,8 @@
 #                                                        minimum message; its latencies are RTT/2,
 #                                                        so p50 is doubled here; tps = received/time)
 #   cpu.int with the default counter set               cpu.int without counters (cost of counting)
-# Needs: jq, likwid, fio, iperf3, sockperf (ci/bootstrap installs them). Root
-# for O_DIRECT on /var/tmp is not needed, but likwid-bench may want it.
+# Needs: gcc, jq, fio, iperf3, sockperf (ci/bootstrap installs them).
+
 set -euo pipefail
 
 rounds=5
@@ -34,7 +36,7 @@ while getopts "r:d:s:b:" o; do
   esac
 done
 agent=$build/vbench-agent
-for t in jq likwid-bench fio iperf3 sockperf "$agent"; do
+for t in gcc jq fio iperf3 sockperf "$agent"; do
   command -v "$t" >/dev/null || { echo "fidelity: \`$t\` not found (run ci/bootstrap and build first)" >&2; exit 2; }
 done
 
@@ -58,6 +60,36 @@ vb() {  # vb WORKLOAD PARAM... : the agent's sample as JSON
   "$agent" run "$w" "${args[@]}" --scratch "$work" --json
 }
 
+# The STREAM-class reference: STREAM's triad as stream.c does it (OpenMP
+# parallel for, static schedule, each thread first-touching its part), best
+# time of 10 after a first untimed pass.
+cat > "$work/triad.c" <<'C'
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/time.h>
+#define N (256L * 1024 * 1024 / 8)
+static double a[N], b[N], c[N];
+static double now(void) { struct timeval t; gettimeofday(&t, 0); return t.tv_sec + t.tv_usec * 1e-6; }
+int main(void) {
+  const double s = 3.0;
+  double best = 1e30;
+#pragma omp parallel for schedule(static)
+  for (long j = 0; j < N; j++) { a[j] = 1.0; b[j] = 2.0; c[j] = 0.0; }
+  for (int k = 0; k < 11; k++) {
+    double t = now();
+#pragma omp parallel for schedule(static)
+    for (long j = 0; j < N; j++) a[j] = b[j] + s * c[j];
+    t = now() - t;
+    if (k > 0 && t < best) best = t;
+  }
+  if (a[N / 2] != 2.0) { fprintf(stderr, "triad: wrong result\n"); return 1; }
+  printf("%.1f\n", 3.0 * sizeof(double) * N / best / 1e6);
+  return 0;
+}
+C
+gcc -O2 -fopenmp -o "$work/triad" "$work/triad.c"
+
 iperf_port=15201
 sock_port=15202
 iperf3 -s -B 127.0.0.1 -p $iperf_port >/dev/null 2>&1 & pids+=($!)
@@ -69,11 +101,9 @@ add() { v[$1]+="$2 "; r[$1]+="$3 "; }
 
 for ((i = 1; i <= rounds; i++)); do
   echo "round $i/$rounds" >&2
-  # mem.bandwidth triad vs likwid-bench stream (regular stores, SSE2 like a
-  # gcc -O2/-O3 build of stream.c without -march).
-  a=$(vb mem.bandwidth size=256MiB threads=$ncpu ntimes=10 | metric triad)
-  b=$(likwid-bench -t stream_sse -w "N:768MB:$ncpu" 2>/dev/null | awk '/^MByte\/s:/ {print $2}')
-  add "mem.bandwidth triad MB/s | likwid-bench stream_sse" "$a" "$b"
+  a=$(vb mem.bandwidth size=256MiB threads=$ncpu ntimes=11 | metric triad)
+  b=$(OMP_NUM_THREADS=$ncpu "$work/triad")
+  add "mem.bandwidth triad MB/s | STREAM-class triad" "$a" "$b"
 
   a=$(vb disk.randread bs=4k qd=32 file_size=1GiB duration=${dur}s direct=true | metric iops)
   b=$(fio --name=rr --directory="$work" --filename=fio.dat --rw=randread --bs=4k --iodepth=32 \
@@ -106,7 +136,7 @@ done
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{x[NR] = $1} END {print (NR % 2) ? x[(NR + 1) / 2] : (x[NR / 2] + x[NR / 2 + 1]) / 2}'; }
 printf "%-48s %12s %12s %8s\n" "vbench | reference" "vbench" "reference" "ratio"
-for k in "mem.bandwidth triad MB/s | likwid-bench stream_sse" "disk.randread QD32 IOPS | fio io_uring" \
+for k in "mem.bandwidth triad MB/s | STREAM-class triad" "disk.randread QD32 IOPS | fio io_uring" \
          "net.tcp_stream Mbit/s | iperf3" "net.tcp_rr transactions/s | sockperf pp" \
          "net.tcp_rr p50 RTT us | sockperf pp (2 x p50)" "cpu.int ops/s, default counters | no counters"; do
   mv=$(median <<<"${v[$k]}")
