@@ -385,7 +385,7 @@ struct IoSlot {
 // The measured loop of randread/randwrite: keeps up to slots.size() I/Os in
 // flight. Each round stamps the I/Os it is about to submit, submits them and
 // waits for at least one completion in one io_uring_enter, then reaps every
-// completion that is there and queues a replacement for each. When time is up
+// completion that is there and submits a replacement for each right away. When time is up
 // (or the count bound or a stop is reached) it stops queueing and drains what
 // is in flight, which counts: the tally runs from the first submission to the
 // last completion. An I/O error also drains before returning, so that no
@@ -441,10 +441,26 @@ Result<DiskTally> random_loop(Ring& ring, const TestFile& f, bool write, std::ve
         issuing = false;
         continue;
       }
-      t.latency.record(done_ns - s.submitted_ns);
+      // An I/O submitted during this reaping (below) can complete and show
+      // up in the same pass: its completion is later than done_ns.
+      t.latency.record((s.submitted_ns > done_ns ? now_ns() : done_ns) - s.submitted_ns);
       ++t.ios;
       t.bytes += bs;
-      if (issuing && issued < b.max_ios) queue(i);
+      if (issuing && issued < b.max_ios) {
+        // Like fio (iodepth_batch_submit=1): each replacement goes to the
+        // device at once. Batching them with the next wait kept the device
+        // idle meanwhile: 18% fewer IOPS than fio at QD32 on virtio-blk.
+        queue(i);
+        const uint64_t now = now_ns();
+        for (uint32_t j : to_stamp) slots[j].submitted_ns = now;
+        const int sr = io_uring_submit(ring.get());
+        if (sr > 0) {
+          inflight += to_stamp.size();
+          to_stamp.clear();
+        } else if (sr < 0 && sr != -EINTR) {
+          return Error{fmt::format("io_uring_enter: {}", std::strerror(-sr)), -sr};
+        }  // else (EINTR) they stay queued; the next round submits and counts them
+      }
     }
     io_uring_cq_advance(ring.get(), seen);
   }
