@@ -7,8 +7,9 @@ namespace {
 
 constexpr const char* kReplacement = "\xEF\xBF\xBD";  // U+FFFD
 
-// Length of the valid UTF-8 sequence at s[i], 0 when invalid (overlong forms,
-// surrogates and code points above U+10FFFF included).
+
+}  // namespace
+
 size_t utf8_sequence(std::string_view s, size_t i) {
   const auto b = [&](size_t k) { return static_cast<uint8_t>(s[k]); };
   const uint8_t c = b(i);
@@ -36,8 +37,6 @@ size_t utf8_sequence(std::string_view s, size_t i) {
   if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
   return n;
 }
-
-}  // namespace
 
 std::string utf8_sanitize(std::string_view s) {
   std::string out;

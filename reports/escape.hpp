@@ -8,6 +8,10 @@
 
 namespace vbench {
 
+// Length of the valid UTF-8 sequence at s[i] (RFC 3629: no overlong forms,
+// no surrogates, nothing above U+10FFFF), or 0 when it is not one.
+size_t utf8_sequence(std::string_view s, size_t i);
+
 // Valid UTF-8: every invalid byte sequence becomes U+FFFD.
 std::string utf8_sanitize(std::string_view s);
 
