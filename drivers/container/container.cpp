@@ -331,8 +331,15 @@ class ContainerSession : public Session {
 
   // A channel failure: say so plainly when the agent (the init) is gone.
   Error agent_failure(const Error& e) {
+    // The control channel sees EOF as soon as the dying init closes its
+    // descriptors, which is before the kernel has ended the rest of its PID
+    // namespace and made it reapable; give it a moment, so that the error can
+    // say how the agent died rather than only that the channel broke.
     int st = 0;
-    if (init_pid_ > 0 && ::waitpid(init_pid_, &st, WNOHANG) == init_pid_) {
+    pid_t r = 0;
+    const uint64_t deadline = now_ns() + 2'000'000'000ull;
+    while (init_pid_ > 0 && (r = ::waitpid(init_pid_, &st, WNOHANG)) == 0 && now_ns() < deadline) usleep(1000);
+    if (init_pid_ > 0 && r == init_pid_) {
       init_pid_ = -1;
       const std::string how = WIFSIGNALED(st) ? fmt::format("killed by signal {} ({})", WTERMSIG(st),
                                                             strsignal(WTERMSIG(st)))
