@@ -13,6 +13,7 @@
 #include "agent/reaper.hpp"
 #include "core/clock.hpp"
 #include "core/fs.hpp"
+#include "core/version.hpp"
 #include "counters/counters.hpp"
 #include "workloads/registry.hpp"
 
@@ -23,8 +24,8 @@ nlohmann::json agent_identity() {
   uname(&u);
   char host[256] = {};
   gethostname(host, sizeof host - 1);
-  return {{"version", VBENCH_VERSION},
-          {"git_commit", VBENCH_GIT_COMMIT},
+  return {{"version", kVersion},
+          {"git_commit", kGitCommit},
           {"pid", ::getpid()},
           {"hostname", host},
           {"kernel", std::string(u.release)},

@@ -16,6 +16,7 @@
 #include "core/clock.hpp"
 #include "core/fs.hpp"
 #include "core/runstate.hpp"
+#include "core/version.hpp"
 #include "counters/counters.hpp"
 #include "drivers/agent_channel.hpp"
 #include "drivers/driver.hpp"
@@ -224,8 +225,8 @@ int cmd_run(const RunArgs& a, const std::string& command_line, const HistoryCli&
 
   RunMeta meta;
   meta.run_id = cfg.run_id;
-  meta.vbench_version = VBENCH_VERSION;
-  meta.git_commit = VBENCH_GIT_COMMIT;
+  meta.vbench_version = kVersion;
+  meta.git_commit = kGitCommit;
   meta.started_at = utc_timestamp();
   meta.seed = cfg.seed;
   meta.baseline_env = suite.baseline;
@@ -244,7 +245,7 @@ int cmd_run(const RunArgs& a, const std::string& command_line, const HistoryCli&
     (void)log->write_meta(meta);
     Progress progress(stderr);
     progress.message(fmt::format("vbench {}: suite {} ({} workload sets × {} envs), seed {}, results in {}",
-                                 VBENCH_VERSION, suite.name, cfg.workloads.size(), cfg.envs.size(), cfg.seed,
+                                 kVersion, suite.name, cfg.workloads.size(), cfg.envs.size(), cfg.seed,
                                  cfg.out_dir));
     ResultSet rs = execute_run(cfg, meta, *log, progress, g_stop);
     rs.meta.finished_at = utc_timestamp();
@@ -420,7 +421,7 @@ int cli_main(int argc, char** argv) {
   CLI::App app{"vbench: what does isolation cost? Runs the same workloads on bare metal, in containers and in\n"
                "KVM guests it creates itself, and reports the overhead with confidence intervals."};
   app.require_subcommand(1);
-  app.set_version_flag("--version", fmt::format("vbench {} ({})", VBENCH_VERSION, VBENCH_GIT_COMMIT));
+  app.set_version_flag("--version", fmt::format("vbench {} ({})", kVersion, kGitCommit));
 
   RunArgs ra;
   auto* run = app.add_subcommand("run", "run a suite");

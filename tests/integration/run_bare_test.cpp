@@ -47,6 +47,14 @@ TEST_CASE("vbench run --suite smoke --env bare writes jsonl, json and csv with e
   for (const char* metric : {",mem.bandwidth,", ",triad,", ",disk.randread,", ",iops,", ",net.tcp_stream,",
                              ",throughput,", ",net.tcp_rr,", ",tps,"})
     CHECK(csv->find(metric) != std::string::npos);
+  // The run names the commit the binary was built from (stamped at build
+  // time, not when CMake was configured).
+  auto head = run_command("git -C " VBENCH_SOURCE_DIR " rev-parse --short=12 HEAD");
+  if (head.exit_code == 0) {
+    const std::string commit = head.out.substr(0, head.out.find_first_of("\r\n"));
+    INFO("results: " << rs->meta.git_commit << ", source tree: " << commit);
+    CHECK(rs->meta.git_commit.rfind(commit, 0) == 0);
+  }
   // Nothing of the run is left behind.
   CHECK(run_command("ls /var/tmp | grep -c '^vbench-" + rs->meta.run_id + "'").out.find('0') == 0);
   CHECK_FALSE(vbench::path_exists("/run/vbench/" + rs->meta.run_id));
