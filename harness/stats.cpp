@@ -114,8 +114,9 @@ Summary summarize(const std::vector<double>& xs, uint64_t seed, int resamples) {
   s.median = n % 2 == 1 ? v[n / 2] : v[n / 2 - 1] + (v[n / 2] - v[n / 2 - 1]) / 2;
   s.mean = std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(n);
   if (n == 1) {
-    s.stddev = s.cv = kNaN;
-    s.ci_low = s.ci_high = v[0];
+    // One value says nothing about spread: no stddev, and no interval (a
+    // zero-width "CI" would read as certainty in results.csv).
+    s.stddev = s.cv = s.ci_low = s.ci_high = kNaN;
     return s;
   }
   double ss = 0;
@@ -174,6 +175,12 @@ OverheadRatio ratio(const std::vector<double>& env, const std::vector<double>& b
   const auto [numer, denom] = oriented(median_inplace(e), median_inplace(b));
   if (denom == 0) return undefined(fmt::format("the {} median is 0", den_name));
   r.value = numer / denom;
+  if (env.size() < 2 || base.size() < 2) {
+    // Resampling one value always gives that value back: no interval.
+    r.ci_low = r.ci_high = kNaN;
+    r.reason = "no CI: it needs at least 2 values on each side";
+    return r;
+  }
 
   std::mt19937_64 rng(seed);
   std::vector<double> ratios;

@@ -23,8 +23,7 @@ inline constexpr int kBootstrapResamples = 2000;
 // Summary of one metric's repeated measurements. Non-finite inputs (NaN, inf)
 // are left out of every statistic and counted in `n_nonfinite`, so that a
 // report can say so. With n == 0 every statistic is NaN; with n == 1 the
-// stddev and cv are NaN (one value says nothing about spread) and the CI is
-// [x, x].
+// stddev, cv and CI are NaN (one value says nothing about spread).
 struct Summary {
   size_t n = 0;
   size_t n_nonfinite = 0;
@@ -50,8 +49,9 @@ double ci_halfwidth_rel(const Summary& s);
 // base/env when higher is better. The CI resamples both sides independently.
 // When the ratio cannot be defined (no samples, a non-finite input, a zero or
 // negative median in the denominator, negative values) `value` is NaN and
-// `reason` says why; when only the CI is undefined (a bootstrap resample hit a
-// zero median) the CI bounds are NaN and `reason` says why. Never inf.
+// `reason` says why; when only the CI is undefined (a side with one value, or
+// a bootstrap resample hit a zero median) the CI bounds are NaN and `reason`
+// says why. Never inf.
 struct OverheadRatio {
   double value = 0;
   double ci_low = 0;
