@@ -7,6 +7,7 @@
 
 #include "reports/compare.hpp"
 #include "reports/escape.hpp"
+#include "reports/format.hpp"
 
 
 namespace vbench {
@@ -159,28 +160,56 @@ std::string render_compare_markdown(const Comparison& c) {
                        md(r.params), md(r.metric), value_str(r.base.median), md(r.unit), value_str(r.current.median),
                        md(r.unit), pct_str(r.change), ci_str(r), p_str(r.p_adjusted));
   };
+  // A comment holds kMarkdownCommentLimit characters: the blocks that must
+  // arrive (warnings, the metrics in only one run) are built first and get at
+  // most an eighth each; the notable metrics then get half of what is left,
+  // and the table of all metrics the rest. What does not fit is counted.
+  auto bounded_list = [](const std::string& title, const std::vector<std::string>& items, const char* what) {
+    if (items.empty()) return std::string();
+    std::string block = title;
+    if (const size_t left = append_within(block, items, kMarkdownCommentLimit / 8))
+      block += fmt::format("- … and {} more {} (see compare.json)\n", left, what);
+    return block;
+  };
+  std::vector<std::string> items;
+  for (const auto& w : c.warnings) items.push_back("- " + md(clip_text(w, 500)) + "\n");
+  std::string warnings = bounded_list("**Warnings**\n\n", items, "warnings");
+  if (!warnings.empty()) warnings += "\n";
+  items.clear();
+  for (const auto& u : c.unmatched)
+    items.push_back(fmt::format("- only in {}: {} {} {} {} ({})\n", u.only_in, md(u.env), md(u.workload),
+                                md(u.params), md(u.metric), md(clip_text(u.note, 300))));
+  const std::string only = bounded_list("\nIn only one run:\n\n", items, "metrics in only one run");
+  constexpr size_t kSkeletonRoom = 1000;  // the <details> lines, table heads, notes of what was left out
+  const size_t fixed = out.size() + warnings.size() + only.size() + kSkeletonRoom;
+  const size_t room = kMarkdownCommentLimit > fixed ? kMarkdownCommentLimit - fixed : 0;
+
   const auto top = notable(c);
   if (!top.empty()) {
+    const size_t notable_end = out.size() + room / 2;
     out += table_head;
-    for (const auto* r : top) out += table_row(*r);
+    std::vector<std::string> rows, reasons;
+    for (const auto* r : top) rows.push_back(table_row(*r));
+    const size_t left = append_within(out, rows, notable_end);
     out += "\n";
-    for (const auto* r : top) out += fmt::format("- {}: {}\n", md(r->where()), md(r->reason));
+    for (size_t i = 0; i + left < top.size(); ++i)
+      reasons.push_back(fmt::format("- {}: {}\n", md(top[i]->where()), md(clip_text(top[i]->reason, 300))));
+    const size_t reasons_left = append_within(out, reasons, notable_end);
+    if (left || reasons_left)
+      out += fmt::format("- … {} more notable metrics are left out here (see compare.json or the JUnit file)\n",
+                         std::max(left, reasons_left));
     out += "\n";
   }
-  if (!c.warnings.empty()) {
-    out += "**Warnings**\n\n";
-    for (const auto& w : c.warnings) out += "- " + md(w) + "\n";
-    out += "\n";
-  }
+  out += warnings;
   out += fmt::format("<details><summary>All {} metrics</summary>\n\n", c.rows.size());
   out += table_head;
-  for (const auto& r : c.rows) out += table_row(r);
-  if (!c.unmatched.empty()) {
-    out += "\nIn only one run:\n\n";
-    for (const auto& u : c.unmatched)
-      out += fmt::format("- only in {}: {} {} {} {} ({})\n", u.only_in, md(u.env), md(u.workload), md(u.params),
-                         md(u.metric), md(u.note));
-  }
+  std::vector<std::string> rows;
+  for (const auto& r : c.rows) rows.push_back(table_row(r));
+  if (const size_t left = append_within(out, rows, kMarkdownCommentLimit - only.size() - kSkeletonRoom / 2))
+    out += fmt::format("\n*{} more metrics are left out: a comment holds at most {} characters. compare.json and "
+                       "the JUnit file have them all.*\n",
+                       left, kMarkdownCommentLimit);
+  out += only;
   out += "\n</details>\n";
   return out;
 }

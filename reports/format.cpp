@@ -121,6 +121,21 @@ std::string markdown_escape(std::string_view s) {
   return out;
 }
 
+std::string clip_text(std::string_view s, size_t max_bytes) {
+  if (s.size() <= max_bytes) return std::string(s);
+  size_t cut = max_bytes;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;  // not inside a character
+  return std::string(s.substr(0, cut)) + " …";
+}
+
+size_t append_within(std::string& out, const std::vector<std::string>& lines, size_t max_size) {
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (out.size() + lines[i].size() > max_size) return lines.size() - i;
+    out += lines[i];
+  }
+  return 0;
+}
+
 std::string value_text(double v) {
   if (!std::isfinite(v)) return "-";
   if (std::fabs(v) >= 100) return fmt::format("{:.0f}", v);

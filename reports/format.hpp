@@ -22,6 +22,18 @@ std::string html_escape(std::string_view s);
 // backslash-escaped, & < > as entities (so no raw HTML), line breaks as <br>.
 std::string markdown_escape(std::string_view s);
 
+// GitHub refuses an issue or pull-request comment longer than 65,536
+// characters (GitLab's limit is 1,000,000). The Markdown reports are meant to
+// be posted as one, so they stay within this many bytes (never fewer than the
+// characters) and say what they left out.
+inline constexpr size_t kMarkdownCommentLimit = 65536;
+// At most `max_bytes` of s, cut on a UTF-8 character boundary, with " …"
+// appended when something was cut.
+std::string clip_text(std::string_view s, size_t max_bytes);
+// Appends lines, in order, while `out` stays within `max_size` bytes; stops at
+// the first that does not fit and returns how many were left out.
+size_t append_within(std::string& out, const std::vector<std::string>& lines, size_t max_size);
+
 // Three significant digits, whole numbers from 100 up; "-" for NaN.
 std::string value_text(double v);
 // Compact, for chart ticks: 1.5k, 20M, 0.25.

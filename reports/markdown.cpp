@@ -46,7 +46,7 @@ std::string render_markdown(const ResultSet& rs, const RunSummary& summary) {
   std::string suite = m.suite.is_object() && m.suite.contains("name") && m.suite["name"].is_string()
                           ? m.suite["name"].get<std::string>()
                           : "";
-  std::string o = "## vbench: what isolation costs" + (suite.empty() ? "" : ", suite " + md(suite)) + "\n\n";
+  std::string o = "## vbench: what isolation costs" + (suite.empty() ? "" : ", suite " + md(clip_text(suite, 200))) + "\n\n";
   std::vector<std::string> facts;
   if (!m.run_id.empty()) facts.push_back("run " + md(m.run_id));
   if (!m.started_at.empty())
@@ -55,44 +55,61 @@ std::string render_markdown(const ResultSet& rs, const RunSummary& summary) {
   if (!facts.empty()) o += fmt::format("{}\n\n", fmt::join(facts, " · "));
   if (m.interrupted) o += "**The run was interrupted: the results are incomplete.**\n\n";
 
+  // What follows the table, built first: the table gets the room that is
+  // left, so that the legend and the warnings always reach the comment.
+  std::string tail;
   const auto lines = summary_lines(cmp);
+  if (!lines.empty()) {
+    tail += "\nMedians; ↑ higher is better, ↓ lower is better.";
+    if (!cmp.baseline.empty())
+      tail += fmt::format(
+          " Ratios are overheads against {0} with their 95% CI, above 1 is worse: **▲** significantly worse, "
+          "**▼** significantly better (the CI excludes 1, {1}+ repetitions); † fewer than {1} repetitions, no "
+          "significance claimed.",
+          md(cmp.baseline), kMinRepetitionsForCI);
+    tail += "\n";
+  }
+  tail += "\n### Warnings\n\n";
+  if (summary.warnings.empty()) tail += "None.\n";
+  std::vector<std::string> warnings;
+  for (const auto& w : summary.warnings) warnings.push_back("- " + md(clip_text(w, 500)) + "\n");
+  if (const size_t left = append_within(tail, warnings, kMarkdownCommentLimit / 4))
+    tail += fmt::format("- … and {} more warnings (see the HTML report)\n", left);
+
   if (lines.empty()) {
     o += "No workload results in this run.\n";
   } else {
     std::string head = "| Workload | Params | Metric | Unit |", rule = "|:--|:--|:--|:--|";
     for (const auto& e : cmp.envs) {
-      head += fmt::format(" {} |", md(e == cmp.baseline ? e + " (baseline)" : e));
+      const std::string name = clip_text(e, 100);
+      head += fmt::format(" {} |", md(e == cmp.baseline ? name + " (baseline)" : name));
       rule += "--:|";
       if (!cmp.baseline.empty() && e != cmp.baseline) {
-        head += fmt::format(" {} / {} |", md(e), md(cmp.baseline));
+        head += fmt::format(" {} / {} |", md(name), md(clip_text(cmp.baseline, 100)));
         rule += "--:|";
       }
     }
     o += head + "\n" + rule + "\n";
+    std::vector<std::string> rows;
     for (const EnvGridLine* l : lines) {
-      o +=
+      std::string row =
           fmt::format("| {} | {} | {} | {} |", md(l->workload), md(l->params),
                       l->metric.empty() ? "**no result**" : md(l->metric) + (l->better == Better::Higher ? " ↑" : " ↓"),
                       md(unit_text(l->unit)));
       for (const auto& e : cmp.envs) {
         const SummaryRow* r = l->cell(e);
-        o += fmt::format(" {} |", value_md(r, e == cmp.baseline || cmp.baseline.empty()));
-        if (!cmp.baseline.empty() && e != cmp.baseline) o += fmt::format(" {} |", ratio_md(r));
+        row += fmt::format(" {} |", value_md(r, e == cmp.baseline || cmp.baseline.empty()));
+        if (!cmp.baseline.empty() && e != cmp.baseline) row += fmt::format(" {} |", ratio_md(r));
       }
-      o += "\n";
+      rows.push_back(row + "\n");
     }
-    o += "\nMedians; ↑ higher is better, ↓ lower is better.";
-    if (!cmp.baseline.empty())
-      o += fmt::format(
-          " Ratios are overheads against {0} with their 95% CI, above 1 is worse: **▲** significantly worse, "
-          "**▼** significantly better (the CI excludes 1, {1}+ repetitions); † fewer than {1} repetitions, no "
-          "significance claimed.",
-          md(cmp.baseline), kMinRepetitionsForCI);
-    o += "\n";
+    constexpr size_t kNoteRoom = 200;
+    if (const size_t left = append_within(o, rows, kMarkdownCommentLimit - tail.size() - kNoteRoom))
+      o += fmt::format("\n*{} more rows are left out: a comment holds at most {} characters. The HTML report and "
+                       "results.csv have them all.*\n",
+                       left, kMarkdownCommentLimit);
   }
-  o += "\n### Warnings\n\n";
-  if (summary.warnings.empty()) o += "None.\n";
-  for (const auto& w : summary.warnings) o += "- " + md(w) + "\n";
+  o += tail;
   return o;
 }
 

@@ -7,6 +7,7 @@
 
 #include "compare_fixtures.hpp"
 #include "reports/escape.hpp"
+#include "reports/format.hpp"
 
 
 using namespace vbench;
@@ -341,4 +342,32 @@ TEST_CASE("escaping helpers", "[compare]") {
   CHECK(utf8_sanitize("\xC0\xAF") == "\xEF\xBF\xBD\xEF\xBF\xBD");                  // overlong '/'
   CHECK(markdown_escape("a|b\nc @d <e>") == "a\\|b<br>c &#64;d &lt;e&gt;");
   CHECK(terminal_safe("a\x1b[2Jb") == "a?[2Jb");
+}
+
+TEST_CASE("compare: the Markdown of a large comparison fits in one PR comment and says what it left out",
+          "[compare]") {
+  // 1,500 metrics, half of them 30% slower: far more than a comment holds.
+  ResultSet a = fixture_run("vbA"), b = fixture_run("vbB");
+  for (size_t i = 0; i < 1500; ++i) {
+    const std::string m = fmt::format("metric_with_a_long_name_{}", i);
+    add_values(a, "mem.latency", m, around(50, 0.01, 12), Better::Lower, "ns");
+    add_values(b, "mem.latency", m, around(i % 2 ? 65 : 50, 0.01, 12), Better::Lower, "ns");
+  }
+  auto c = compare_runs(a, b, {});
+  REQUIRE(c.ok());
+  REQUIRE(c->count(Verdict::Regressed) == 750);
+  const std::string md = render_compare_markdown(*c);
+  CHECK(md.size() <= kMarkdownCommentLimit);
+  CHECK(md.size() > kMarkdownCommentLimit * 9 / 10);  // and it uses the room it has
+  CHECK_THAT(md, Contains("750 regressed"));
+  CHECK_THAT(md, Contains("more notable metrics are left out here"));
+  CHECK_THAT(md, Contains("more metrics are left out: a comment holds at most 65536 characters"));
+  CHECK_THAT(md, Contains("</details>"));
+  // Whole rows only: every table line ends with its border.
+  size_t pos = 0;
+  while ((pos = md.find("\n| ", pos)) != std::string::npos) {
+    const size_t end = md.find('\n', pos + 1);
+    CHECK(md.substr(pos + 1, end - pos - 1).back() == '|');
+    pos = end;
+  }
 }

@@ -6,6 +6,8 @@
 #include <catch2/catch.hpp>
 #include <regex>
 
+#include <fmt/format.h>
+
 #include "counters/counters.hpp"
 #include "harness/summary.hpp"
 #include "reports/format.hpp"
@@ -315,6 +317,39 @@ TEST_CASE("the Markdown report is one table row per metric, hostile text stays t
   CHECK(md.find("| ipc") == std::string::npos);
   CHECK(md.find("### Warnings") != std::string::npos);
   CHECK(md.find("- failed samples:") != std::string::npos);
+}
+
+TEST_CASE("a Markdown report too long for a PR comment keeps its legend and warnings and says what it left out",
+          "[reports][markdown]") {
+  ResultSet rs;
+  rs.meta.baseline_env = "bare";
+  EnvRecord bare{"bare", "bare", "bare", true, "", {}, {}, {}};
+  // A guest can put anything in an error: 100 kB of it must not crowd out the table.
+  EnvRecord kvm{"kvm", "kvm", "kvm", false, std::string(100000, 'x'), {}, {}, {}};
+  rs.envs = {bare, kvm};
+  for (int i = 0; i < 3; ++i)
+    for (int m = 0; m < 2000; ++m)
+      rs.samples.push_back(sample("bare", "cpu.int", i, {{fmt::format("metric_{}", m), 1.0 + i, "ops/s", Better::Higher}}));
+  const RunSummary sum = summarize_run(rs, "bare", 1);
+  const std::string md = render_markdown(rs, sum);
+  CHECK(md.size() <= kMarkdownCommentLimit);
+  CHECK(md.size() > kMarkdownCommentLimit * 9 / 10);
+  CHECK(md.find("more rows are left out: a comment holds at most 65536 characters") != std::string::npos);
+  CHECK(md.find("Medians; ↑ higher is better") != std::string::npos);
+  const size_t warnings = md.find("### Warnings");
+  REQUIRE(warnings != std::string::npos);
+  CHECK(md.find("\\[kvm\\] did not start: xxx", warnings) != std::string::npos);
+  CHECK(md.find("x …", warnings) != std::string::npos);  // clipped
+  CHECK(md.find(std::string(1000, 'x')) == std::string::npos);
+}
+
+TEST_CASE("clip_text cuts on a character boundary", "[reports][escape]") {
+  CHECK(clip_text("short", 10) == "short");
+  CHECK(clip_text("abcdef", 3) == "abc …");
+  CHECK(clip_text("a\u00e9b", 2) == "a …");  // é is two bytes: not cut in half
+  std::string out = "12";
+  CHECK(append_within(out, {"34", "56", "78"}, 6) == 1);
+  CHECK(out == "123456");
 }
 
 TEST_CASE("the HTML report of hostile results: one script, all text escaped, every section", "[reports][html]") {
