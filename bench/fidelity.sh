@@ -25,6 +25,7 @@
 #   net.tcp_rr 14-byte request/response, loopback       sockperf ping-pong --tcp -m 14 (sockperf's
 #                                                        minimum message; its latencies are RTT/2,
 #                                                        so p50 is doubled here; tps = received/time)
+#   (network pairs: receivers pinned to CPU 1, senders to CPU 0, when there are 2+ CPUs)
 #   cpu.int with the default counter set               cpu.int without counters (cost of counting)
 # Needs: gcc, jq, fio, iperf3, sockperf (ci/bootstrap installs them).
 
@@ -105,10 +106,24 @@ C
 gcc -O3 -fopenmp -o "$work/triad" "$work/triad.c"
 gcc -O2 -fopenmp -o "$work/triad-O2" "$work/triad.c"
 
+# Network pairs: every receiver (iperf3 -s, sockperf sr, vbench-agent serve)
+# on CPU 1 and every sender on CPU 0, as iperf3 -A would do. Unpinned,
+# single-stream loopback throughput on a 2-CPU VM moves by 10-20% with where
+# the scheduler happens to put the two ends.
+tx=() rx=()
+if [ "$ncpu" -ge 2 ]; then tx=(taskset -c 0) rx=(taskset -c 1); fi
 iperf_port=15201
 sock_port=15202
-iperf3 -s -B 127.0.0.1 -p $iperf_port >/dev/null 2>&1 & pids+=($!)
-sockperf sr --tcp -i 127.0.0.1 -p $sock_port >/dev/null 2>&1 & pids+=($!)
+vb_port=15203
+"${rx[@]}" iperf3 -s -B 127.0.0.1 -p $iperf_port >/dev/null 2>&1 & pids+=($!)
+"${rx[@]}" sockperf sr --tcp -i 127.0.0.1 -p $sock_port >/dev/null 2>&1 & pids+=($!)
+"${rx[@]}" "$agent" serve --listen 127.0.0.1:$vb_port >/dev/null 2>&1 & pids+=($!)
+vbnet() {  # vbnet WORKLOAD PARAM... : like vb, pinned, against the pinned vbench peer
+  local w=$1; shift
+  local args=()
+  for p in "$@"; do args+=(--param "$p"); done
+  "${tx[@]}" "$agent" run "$w" "${args[@]}" --peer 127.0.0.1:$vb_port --json
+}
 sleep 1
 
 declare -A v r
@@ -137,12 +152,12 @@ for ((i = 1; i <= rounds; i++)); do
   fi
 
   if want net; then
-    a=$(vb net.tcp_stream streams=1 msg_size=128KiB duration=${dur}s | metric throughput)
-    b=$(iperf3 -c 127.0.0.1 -p $iperf_port -t "$dur" -l 128K --json | jq '.end.sum_sent.bits_per_second / 1e6')
+    a=$(vbnet net.tcp_stream streams=1 msg_size=128KiB duration=${dur}s | metric throughput)
+    b=$("${tx[@]}" iperf3 -c 127.0.0.1 -p $iperf_port -t "$dur" -l 128K --json | jq '.end.sum_sent.bits_per_second / 1e6')
     add "net.tcp_stream Mbit/s | iperf3" "$a" "$b"
 
-    s=$(vb net.tcp_rr size=14 duration=${dur}s)
-    out=$(sockperf pp --tcp -i 127.0.0.1 -p $sock_port -t "$dur" -m 14 2>&1 | sed 's/\x1b\[[0-9;]*m//g')
+    s=$(vbnet net.tcp_rr size=14 duration=${dur}s)
+    out=$("${tx[@]}" sockperf pp --tcp -i 127.0.0.1 -p $sock_port -t "$dur" -m 14 2>&1 | sed 's/\x1b\[[0-9;]*m//g')
     a=$(metric tps <<<"$s")
     b=$(awk '/\[Valid Duration\]/ { for (i = 1; i <= NF; i++) { if ($i ~ /^RunTime=/) { sub("RunTime=", "", $i); t = $i }
                                      if ($i ~ /^ReceivedMessages=/) { sub("ReceivedMessages=", "", $i); n = $i } } }

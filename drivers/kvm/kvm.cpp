@@ -121,8 +121,12 @@ std::string console_summary(const std::string& console) {
   std::istringstream in(console);
   for (std::string line; std::getline(in, line);) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.find("vbench-init:") != std::string::npos || line.find("Kernel panic") != std::string::npos)
-      picked += (picked.empty() ? "" : "\n") + line;
+    // Our init's own lines, and the kernel's words for a dead or stuck guest.
+    for (const char* mark : {"vbench-init:", "Kernel panic", "BUG:", "Oops", "lockup", "stall", "Out of memory"})
+      if (line.find(mark) != std::string::npos) {
+        picked += (picked.empty() ? "" : "\n") + line;
+        break;
+      }
   }
   return picked.empty() ? last_lines(console, 4) : last_lines(picked, 4);
 }
@@ -582,7 +586,9 @@ Result<Sample> KvmSession::run(const WorkloadRequest& req) {
       dead_reason_ = "qemu exited during " + req.workload;
       return guest_failure(fmt::format("{}: {} ({})", label(), dead_reason_, s.error().message));
     }
-    return s.error().context(label());
+    // Still running but not answering (a hung workload, a stalled or
+    // locked-up guest kernel): what the guest's console said is the clue.
+    return guest_failure(s.error().context(label()).message);
   }
   const auto cpu1 = cpu_seconds(stat);
   const double vcpu1 = vcpu_cpu_seconds();

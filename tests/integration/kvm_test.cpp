@@ -70,6 +70,20 @@ std::vector<std::string> leftovers(const EnvSpec& spec) {
   return found;
 }
 
+// The QEMU process of a session, found by its run id; -1 when there is none.
+pid_t qemu_pid(const EnvSpec& spec) {
+  pid_t found = -1;
+  if (DIR* d = opendir("/proc")) {
+    while (dirent* e = readdir(d)) {
+      auto cmd = read_file(fmt::format("/proc/{}/cmdline", e->d_name));
+      if (cmd && cmd->rfind("qemu-system") != std::string::npos && cmd->find(spec.run_id) != std::string::npos)
+        found = std::atoi(e->d_name);
+    }
+    closedir(d);
+  }
+  return found;
+}
+
 double lifecycle(const Session& s, const std::string& name) {
   for (const auto& m : s.lifecycle())
     if (m.name == name) return m.value;
@@ -149,6 +163,33 @@ TEST_CASE("kvm: the guest boots, answers hello and runs a workload of every fami
     auto failed = session.run(bogus);
     REQUIRE(failed);
     CHECK_FALSE(failed->ok);
+    // A workload that outlives its timeout is ended by the agent: a failed
+    // sample, and the guest lives on.
+    WorkloadRequest slow;
+    slow.workload = "cpu.int";
+    slow.params = {{"duration", "30s"}};
+    slow.timeout_s = 2;
+    auto late = session.run(slow);
+    REQUIRE(late);
+    CHECK_FALSE(late->ok);
+    INFO("timed-out sample: " << late->error);
+    // A guest that stops answering altogether (here: QEMU stopped; in life, a
+    // locked-up guest kernel) fails the request after the agent's own timeout
+    // plus its grace, with the console attached and saved in full.
+    const pid_t qemu = qemu_pid(env.spec);
+    REQUIRE(qemu > 0);
+    REQUIRE(::kill(qemu, SIGSTOP) == 0);
+    slow.params = {{"duration", "1s"}};
+    auto stuck = session.run(slow);
+    ::kill(qemu, SIGCONT);
+    REQUIRE_FALSE(stuck);
+    INFO(stuck.error().message);
+    CHECK_THAT(stuck.error().message, Catch::Contains("did not answer within"));
+    CHECK_THAT(stuck.error().message, Catch::Contains("console tail saved to"));
+    CHECK_THAT(stuck.error().message, Catch::Contains("vbench-init:"));
+    auto tail = read_file(env.spec.out_dir + "/kvm-console.log");
+    REQUIRE(tail);
+    CHECK_THAT(*tail, Catch::Contains("vbench-init: serving"));
     REQUIRE(session.stop());
     REQUIRE(session.stop());  // idempotent
   }
