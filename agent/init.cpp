@@ -170,7 +170,7 @@ int run_as_guest_init() {
   }
   fmt::print(stderr, "vbench-init: serving on {}\n", *port);
   start_reaper();
-  serve_protocol(fd.get(), fd.get());
+  serve_protocol(fd.get(), fd.get(), /*trace=*/true);
   power_off(0);
 }
 

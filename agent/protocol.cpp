@@ -92,6 +92,10 @@ std::string describe_status(int status) {
 
 }  // namespace
 
+namespace {
+bool g_trace = false;  // set by serve_protocol(trace = true): a guest's console shows each step
+}  // namespace
+
 Sample run_workload_isolated(const RunRequest& req, const std::atomic<bool>* stop) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) {
@@ -113,6 +117,7 @@ Sample run_workload_isolated(const RunRequest& req, const std::atomic<bool>* sto
     _exit(0);
   }
   ::close(fds[1]);
+  if (g_trace) fmt::print(stderr, "vbench-init: {} runs in child {}\n", req.workload, pid);
   UniqueFd rd(fds[0]);
   Sample failed;
   failed.workload = req.workload;
@@ -148,6 +153,9 @@ Sample run_workload_isolated(const RunRequest& req, const std::atomic<bool>* sto
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   workload_child_reaped(pid);
+  if (g_trace)
+    fmt::print(stderr, "vbench-init: child {} collected ({}), {} bytes of result{}\n", pid, describe_status(status),
+               data.size(), timed_out ? ", timed out" : "");
   failed.wall_s = static_cast<double>(now_ns() - t0) / 1e9;
   if (timed_out) {
     failed.error = fmt::format("workload timed out after {:.0f} s", req.timeout_s);
@@ -232,7 +240,8 @@ std::string handle_request_line(const std::string& line, bool* shutdown) {
   return dump_json(reply);
 }
 
-int serve_protocol(int in_fd, int out_fd) {
+int serve_protocol(int in_fd, int out_fd, bool trace) {
+  g_trace = trace;
   std::string buf;
   char chunk[65536];
   bool shutdown = false, discarding = false;
@@ -253,8 +262,11 @@ int serve_protocol(int in_fd, int out_fd) {
       std::string line = buf.substr(0, nl);
       buf.erase(0, nl + 1);
       if (line.empty() || line == "\r") continue;
+      if (trace) fmt::print(stderr, "vbench-init: request {}\n", line.substr(0, 160));
       std::string reply = handle_request_line(line, &shutdown) + "\n";
+      if (trace) fmt::print(stderr, "vbench-init: replying with {} bytes\n", reply.size());
       if (!write_all(out_fd, reply.data(), reply.size())) return 1;
+      if (trace) fmt::print(stderr, "vbench-init: replied\n");
     }
     if (buf.size() > kMaxProtocolLine) {
       buf.clear();

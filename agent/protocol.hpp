@@ -41,7 +41,10 @@ Sample run_workload_isolated(const RunRequest& req, const std::atomic<bool>* sto
 Sample run_workload_here(const RunRequest& req, const std::atomic<bool>* stop);
 
 // Serves the protocol on in_fd/out_fd until EOF or "shutdown". Returns 0.
-int serve_protocol(int in_fd, int out_fd);
+// With `trace`, one line per request received and per reply sent goes to
+// stderr (a guest's serial console, logged on the host): when a guest stops
+// answering, its console then shows which side of the exchange it reached.
+int serve_protocol(int in_fd, int out_fd, bool trace = false);
 
 // Handles one request line and returns the reply line (without newline);
 // sets *shutdown when asked to stop.

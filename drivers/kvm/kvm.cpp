@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 #include <cstring>
 #include <filesystem>
 #include <sstream>
@@ -156,7 +157,8 @@ class KvmSession : public Session {
   std::vector<std::string> warnings() const override {
     if (accel_.accel != "tcg") return {};
     return {fmt::format("{}: no hardware-assisted KVM on this host ({}); the guest ran under QEMU's TCG emulator, "
-                        "so these numbers are an emulator's, not KVM's",
+                        "so these numbers are an emulator's, not KVM's (single-threaded TCG: the vCPUs take turns on one "
+                        "host thread)",
                         label(), host_kvm_.describe())};
   }
 
@@ -233,7 +235,12 @@ std::vector<std::string> KvmSession::qemu_argv(const std::string& initrd, bool v
       find_program(cfg_.qemu), "-name", fmt::format("vbench-{}-{},debug-threads=on", spec_.run_id, spec_.name),
       "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
       // Paused until the vCPU threads are pinned; `cont` over QMP starts it.
-      "-S", "-machine", cfg_.machine, "-accel", accel_.accel, "-cpu", accel_.accel == "kvm" ? "host" : "max",
+      // TCG runs single-threaded (the vCPUs take turns on one host thread):
+      // with multi-threaded TCG a 2-vCPU Linux guest now and then livelocks
+      // while it patches its own kernel text (a static key flipped by
+      // once_deferred: one vCPU spins in text_poke_bp waiting for the other,
+      // which loops on the int3 in exc_int3), and stops answering for good.
+      "-S", "-machine", cfg_.machine, "-accel", accel_.accel == "tcg" ? "tcg,thread=single" : accel_.accel, "-cpu", accel_.accel == "kvm" ? "host" : "max",
       "-smp", std::to_string(cfg_.vcpus), "-m", fmt::format("{}M", mib)};
   if (cfg_.hugepages) {
     a.insert(a.end(), {"-object",
@@ -338,24 +345,31 @@ Result<UniqueFd> KvmSession::accept_from_qemu(int listen_fd, const std::string& 
 Status KvmSession::pin_vcpus() {
   auto cpus = qmp_.execute("query-cpus-fast");
   if (!cpus) return cpus.error();
-  vcpu_tids_.clear();
+  // vCPU -> host thread. Under single-threaded TCG every vCPU reports the
+  // same thread: it gets the CPUs of all of them, and is counted once.
+  std::vector<pid_t> per_vcpu;
   if (cpus->is_array())
     for (const auto& c : *cpus)
-      if (c.contains("thread-id") && c["thread-id"].is_number_integer()) vcpu_tids_.push_back(c["thread-id"]);
+      if (c.contains("thread-id") && c["thread-id"].is_number_integer()) per_vcpu.push_back(c["thread-id"]);
+  vcpu_tids_.clear();
+  for (pid_t t : per_vcpu)
+    if (std::find(vcpu_tids_.begin(), vcpu_tids_.end(), t) == vcpu_tids_.end()) vcpu_tids_.push_back(t);
   if (cfg_.vcpu_pinning.empty()) return {};
   auto host = parse_cpu_list(cfg_.vcpu_pinning);
   if (!host) return host.error().context("vcpu_pinning");
   if (host->empty()) return make_error("vcpu_pinning `{}` names no CPU", cfg_.vcpu_pinning);
   nlohmann::json pins = nlohmann::json::array();
-  for (size_t i = 0; i < vcpu_tids_.size(); ++i) {
+  std::map<pid_t, cpu_set_t> sets;
+  for (size_t i = 0; i < per_vcpu.size(); ++i) {
     const int cpu = (*host)[i % host->size()];
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    if (sched_setaffinity(vcpu_tids_[i], sizeof set, &set) != 0)
-      return sys_error(fmt::format("pin vCPU {} (thread {}) to CPU {}", i, vcpu_tids_[i], cpu));
-    pins.push_back({{"vcpu", i}, {"thread", vcpu_tids_[i]}, {"cpu", cpu}});
+    auto [it, fresh] = sets.try_emplace(per_vcpu[i]);
+    if (fresh) CPU_ZERO(&it->second);
+    CPU_SET(cpu, &it->second);
+    pins.push_back({{"vcpu", i}, {"thread", per_vcpu[i]}, {"cpu", cpu}});
   }
+  for (const auto& [tid, set] : sets)
+    if (sched_setaffinity(tid, sizeof set, &set) != 0)
+      return sys_error(fmt::format("pin vCPU thread {} to CPUs {}", tid, cfg_.vcpu_pinning));
   describe_["vcpu_pinning"] = pins;
   return {};
 }
@@ -451,6 +465,8 @@ Status KvmSession::boot() {
   const auto argv = qemu_argv(initrd->path, vhost);
   describe_.update({{"accel", accel_.accel},
                     {"accel_reason", accel_.reason},
+                    {"vcpu_threads", accel_.accel == "tcg" ? "one host thread for all vCPUs (single-threaded TCG)"
+                                                           : "one host thread per vCPU"},
                     {"qemu", argv[0]},
                     {"machine", cfg_.machine},
                     {"vcpus", cfg_.vcpus},

@@ -133,6 +133,12 @@ TEST_CASE("kvm: the guest boots, answers hello and runs a workload of every fami
     WARN(fmt::format("boot_s = {:.2f}", boot_s));
     auto desc = session.describe();
     CHECK(desc["accel"] == (hw ? "kvm" : "tcg"));
+    // Multi-threaded TCG livelocks guests that patch kernel text: one thread.
+    const pid_t qemu = qemu_pid(env.spec);
+    REQUIRE(qemu > 0);
+    auto cmdline = read_file(fmt::format("/proc/{}/cmdline", qemu));
+    REQUIRE(cmdline);
+    CHECK((cmdline->find(std::string("tcg,thread=single") + '\0') != std::string::npos) == !hw);
     CHECK(desc["guest"]["hostname"] == "vbench-guest");
     CHECK(desc["guest"]["pid"] == 1);
     CHECK(desc["initramfs"]["sha256"].get<std::string>().size() == 64);
@@ -176,8 +182,6 @@ TEST_CASE("kvm: the guest boots, answers hello and runs a workload of every fami
     // A guest that stops answering altogether (here: QEMU stopped; in life, a
     // locked-up guest kernel) fails the request after the agent's own timeout
     // plus its grace, with the console attached and saved in full.
-    const pid_t qemu = qemu_pid(env.spec);
-    REQUIRE(qemu > 0);
     REQUIRE(::kill(qemu, SIGSTOP) == 0);
     slow.params = {{"duration", "1s"}};
     auto stuck = session.run(slow);
