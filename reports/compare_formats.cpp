@@ -195,9 +195,9 @@ std::string render_compare_markdown(const Comparison& c) {
     for (size_t i = 0; i + left < top.size(); ++i)
       reasons.push_back(fmt::format("- {}: {}\n", md(top[i]->where()), md(clip_text(top[i]->reason, 300))));
     const size_t reasons_left = append_within(out, reasons, notable_end);
-    if (left || reasons_left)
+    if (left || reasons_left)  // reasons are written only for the rows shown
       out += fmt::format("- … {} more notable metrics are left out here (see compare.json or the JUnit file)\n",
-                         std::max(left, reasons_left));
+                         left + reasons_left);
     out += "\n";
   }
   out += warnings;

@@ -46,7 +46,8 @@ std::string render_markdown(const ResultSet& rs, const RunSummary& summary) {
   std::string suite = m.suite.is_object() && m.suite.contains("name") && m.suite["name"].is_string()
                           ? m.suite["name"].get<std::string>()
                           : "";
-  std::string o = "## vbench: what isolation costs" + (suite.empty() ? "" : ", suite " + md(clip_text(suite, 200))) + "\n\n";
+  std::string o =
+      "## vbench: what isolation costs" + (suite.empty() ? "" : ", suite " + md(clip_text(suite, 200))) + "\n\n";
   std::vector<std::string> facts;
   if (!m.run_id.empty()) facts.push_back("run " + md(m.run_id));
   if (!m.started_at.empty())

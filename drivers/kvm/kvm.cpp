@@ -13,9 +13,9 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <map>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <sstream>
 
 #include "agent/init.hpp"
@@ -240,7 +240,8 @@ std::vector<std::string> KvmSession::qemu_argv(const std::string& initrd, bool v
       // while it patches its own kernel text (a static key flipped by
       // once_deferred: one vCPU spins in text_poke_bp waiting for the other,
       // which loops on the int3 in exc_int3), and stops answering for good.
-      "-S", "-machine", cfg_.machine, "-accel", accel_.accel == "tcg" ? "tcg,thread=single" : accel_.accel, "-cpu", accel_.accel == "kvm" ? "host" : "max",
+      "-S", "-machine", cfg_.machine, "-accel", accel_.accel == "tcg" ? "tcg,thread=single" : accel_.accel,
+      "-cpu", accel_.accel == "kvm" ? "host" : "max",
       "-smp", std::to_string(cfg_.vcpus), "-m", fmt::format("{}M", mib)};
   if (cfg_.hugepages) {
     a.insert(a.end(), {"-object",
