@@ -1,5 +1,6 @@
 #include "reports/escape.hpp"
 
+#include <algorithm>
 #include <cstdint>
 
 namespace vbench {
@@ -7,6 +8,30 @@ namespace {
 
 constexpr const char* kReplacement = "\xEF\xBF\xBD";  // U+FFFD
 
+// The character reference for a character that is markup in HTML, or null.
+const char* html_entity(char c) {
+  switch (c) {
+    case '&':
+      return "&amp;";
+    case '<':
+      return "&lt;";
+    case '>':
+      return "&gt;";
+    case '"':
+      return "&quot;";
+    case '\'':
+      return "&#39;";
+    default:
+      return nullptr;
+  }
+}
+
+// What sanitize_text replaces besides invalid UTF-8: C0 controls other than
+// tab, newline and carriage return, and DEL.
+bool unprintable(char c) {
+  const auto u = static_cast<unsigned char>(c);
+  return (u < 0x20 && c != '\t' && c != '\n' && c != '\r') || u == 0x7F;
+}
 
 }  // namespace
 
@@ -77,25 +102,80 @@ std::string replace_chars(std::string_view s, Replace replace) {
 
 std::string xml_escape(std::string_view s) {
   return replace_chars(s, [](char c) -> const char* {
-    switch (c) {
-      case '&':
-        return "&amp;";
-      case '<':
-        return "&lt;";
-      case '>':
-        return "&gt;";
-      case '"':
-        return "&quot;";
-      case '\'':
-        return "&apos;";
-      case '\t':
-      case '\n':
-      case '\r':
-        return nullptr;
-      default:
-        return static_cast<unsigned char>(c) < 0x20 ? kReplacement : nullptr;
-    }
+    if (c == '\'') return "&apos;";
+    if (const char* entity = html_entity(c)) return entity;
+    // XML 1.0 cannot hold C0 controls but tab, newline and carriage return.
+    return c != '\t' && c != '\n' && c != '\r' && static_cast<unsigned char>(c) < 0x20 ? kReplacement : nullptr;
   });
+}
+
+std::string sanitize_text(std::string_view s) {
+  return replace_chars(s, [](char c) -> const char* { return unprintable(c) ? kReplacement : nullptr; });
+}
+
+std::string html_escape(std::string_view s) {
+  return replace_chars(s, [](char c) -> const char* {
+    if (const char* entity = html_entity(c)) return entity;
+    return unprintable(c) ? kReplacement : nullptr;
+  });
+}
+
+std::string markdown_escape(std::string_view s) {
+  const std::string clean = sanitize_text(s);
+  std::string out;
+  out.reserve(clean.size() + 16);
+  // In a list item, a leading "# ", "- ", "+ ", "1. " or "---" would start a
+  // heading, a nested list or a rule. ("*" and "_" are always escaped.)
+  const auto blank_at = [&](size_t i) { return i >= clean.size() || clean[i] == ' ' || clean[i] == '\t'; };
+  size_t escape_at = std::string::npos, run = 0;
+  if (!clean.empty() && (clean[0] == '-' || clean[0] == '+') &&
+      (blank_at(1) || (clean[0] == '-' && clean.find_first_not_of("- \t") == std::string::npos &&
+                       std::count(clean.begin(), clean.end(), '-') >= 3)))
+    escape_at = 0;
+  while (run < clean.size() && clean[run] == '#') ++run;
+  if (run >= 1 && run <= 6 && blank_at(run)) escape_at = 0;
+  size_t digits = 0;
+  while (digits < clean.size() && clean[digits] >= '0' && clean[digits] <= '9') ++digits;
+  if (digits >= 1 && digits <= 9 && digits < clean.size() && (clean[digits] == '.' || clean[digits] == ')') &&
+      blank_at(digits + 1))
+    escape_at = digits;
+  for (size_t i = 0; i < clean.size(); ++i) {
+    const char c = clean[i];
+    if (i == escape_at) out += '\\';
+    if (c == '&' || c == '<' || c == '>') {  // no raw HTML
+      out += html_entity(c);
+      continue;
+    }
+    if (c == '@') {  // no @mentions from a results file in a PR comment
+      out += "&#64;";
+      continue;
+    }
+    switch (c) {
+      case '\n':
+        out += "<br>";
+        break;
+      case '\r':
+        if (i + 1 == clean.size() || clean[i + 1] != '\n') out += "<br>";
+        break;
+      case '\t':
+        out += ' ';
+        break;
+      case '\\':
+      case '`':
+      case '*':
+      case '_':
+      case '[':
+      case ']':
+      case '|':
+      case '~':
+        out += '\\';
+        out += c;
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
 }
 
 std::string terminal_safe(std::string_view s) {

@@ -20,10 +20,20 @@ std::string utf8_sanitize(std::string_view s);
 // carriage return) as U+FFFD, invalid UTF-8 as U+FFFD.
 std::string xml_escape(std::string_view s);
 
-// One Markdown table cell (GitHub-flavoured): & < > as entities (no raw
-// HTML), `@` as an entity (no mentions), Markdown punctuation and `|`
+// Valid UTF-8, with invalid sequences, C0 controls other than tab, newline
+// and carriage return, and DEL replaced by U+FFFD: whatever a broken or
+// hostile guest sent shows up as visible replacement characters, never as
+// markup or terminal escapes.
+std::string sanitize_text(std::string_view s);
+
+// For HTML text and for attribute values quoted with " or ' (inline SVG
+// too): sanitize_text, then & < > " ' as entities.
+std::string html_escape(std::string_view s);
+
+// One Markdown table cell or list item (GitHub-flavoured): & < > as entities
+// (no raw HTML), `@` as an entity (no mentions), Markdown punctuation and `|`
 // backslash-escaped, line breaks as <br>, a leading list/heading marker
-// escaped. Defined in reports/format.cpp with the other text helpers.
+// escaped.
 std::string markdown_escape(std::string_view s);
 
 // For a terminal: control characters (escape sequences included) as `?`.

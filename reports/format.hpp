@@ -1,7 +1,7 @@
 #pragma once
 // What the human-readable reports (terminal table, Markdown, HTML) share:
-// escaping of untrusted text, numbers with their units, the verdict on an
-// overhead ratio, and the comparison grid they all lay out.
+// escaping of untrusted text (reports/escape.hpp), numbers with their units,
+// the verdict on an overhead ratio, and the comparison grid they all lay out.
 #include <map>
 #include <string>
 #include <string_view>
@@ -9,18 +9,9 @@
 
 #include "harness/results.hpp"
 #include "harness/summary.hpp"
+#include "reports/escape.hpp"
 
 namespace vbench {
-
-// Valid UTF-8, with invalid sequences, C0 controls other than tab, newline and
-// carriage return, and DEL replaced by U+FFFD: whatever a broken or hostile guest sent shows up
-// as visible replacement characters, never as markup or terminal escapes.
-std::string sanitize_text(std::string_view s);
-// For HTML text and for attribute values quoted with " or ' (inline SVG too).
-std::string html_escape(std::string_view s);
-// For a GitHub-flavoured Markdown table cell or list item: markup characters
-// backslash-escaped, & < > as entities (so no raw HTML), line breaks as <br>.
-std::string markdown_escape(std::string_view s);
 
 // GitHub refuses an issue or pull-request comment longer than 65,536
 // characters (GitLab's limit is 1,000,000). The Markdown reports are meant to
