@@ -295,15 +295,12 @@ class ContainerSession : public Session {
     const uint64_t t0 = now_ns();
     peer_.stop();
     int st;
-    if (init_pid_ > 0 && ::waitpid(init_pid_, &st, WNOHANG) == init_pid_) init_pid_ = -1;  // crashed
+    if (init_pid_ > 0 && wait_init(0, &st) == init_pid_) init_pid_ = -1;  // crashed
     if (init_pid_ > 0) {
       // Ask the agent to exit; its PID namespace (and everything in it) goes
       // with it. A hung agent is killed.
       (void)ch_.shutdown(3);
-      const uint64_t deadline = now_ns() + 3'000'000'000ull;
-      pid_t r;
-      while ((r = ::waitpid(init_pid_, &st, WNOHANG)) == 0 && now_ns() < deadline) usleep(1000);
-      if (r == 0) {
+      if (wait_init(3, &st) == 0) {
         ::kill(init_pid_, SIGKILL);
         while (::waitpid(init_pid_, &st, 0) < 0 && errno == EINTR) {
         }
@@ -329,6 +326,15 @@ class ContainerSession : public Session {
     return {};
   }
 
+  // waitpid(init, WNOHANG) until it reports the init's exit or `seconds`
+  // have passed (one try for 0): its last result, 0 when the init still runs.
+  pid_t wait_init(double seconds, int* status) {
+    const uint64_t deadline = now_ns() + static_cast<uint64_t>(seconds * 1e9);
+    pid_t r;
+    while ((r = ::waitpid(init_pid_, status, WNOHANG)) == 0 && now_ns() < deadline) usleep(1000);
+    return r;
+  }
+
   // A channel failure: say so plainly when the agent (the init) is gone.
   Error agent_failure(const Error& e) {
     // The control channel sees EOF as soon as the dying init closes its
@@ -336,10 +342,7 @@ class ContainerSession : public Session {
     // namespace and made it reapable; give it a moment, so that the error can
     // say how the agent died rather than only that the channel broke.
     int st = 0;
-    pid_t r = 0;
-    const uint64_t deadline = now_ns() + 2'000'000'000ull;
-    while (init_pid_ > 0 && (r = ::waitpid(init_pid_, &st, WNOHANG)) == 0 && now_ns() < deadline) usleep(1000);
-    if (init_pid_ > 0 && r == init_pid_) {
+    if (init_pid_ > 0 && wait_init(2, &st) == init_pid_) {
       init_pid_ = -1;
       const std::string how = WIFSIGNALED(st) ? fmt::format("killed by signal {} ({})", WTERMSIG(st),
                                                             strsignal(WTERMSIG(st)))
