@@ -262,11 +262,11 @@ int serve_protocol(int in_fd, int out_fd, bool trace) {
       std::string line = buf.substr(0, nl);
       buf.erase(0, nl + 1);
       if (line.empty() || line == "\r") continue;
-      if (trace) fmt::print(stderr, "vbench-init: request {}\n", line.substr(0, 160));
+      if (g_trace) fmt::print(stderr, "vbench-init: request {}\n", line.substr(0, 160));
       std::string reply = handle_request_line(line, &shutdown) + "\n";
-      if (trace) fmt::print(stderr, "vbench-init: replying with {} bytes\n", reply.size());
+      if (g_trace) fmt::print(stderr, "vbench-init: replying with {} bytes\n", reply.size());
       if (!write_all(out_fd, reply.data(), reply.size())) return 1;
-      if (trace) fmt::print(stderr, "vbench-init: replied\n");
+      if (g_trace) fmt::print(stderr, "vbench-init: replied\n");
     }
     if (buf.size() > kMaxProtocolLine) {
       buf.clear();
