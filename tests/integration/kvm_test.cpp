@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 
@@ -46,19 +47,29 @@ struct Env {
   }
 };
 
+// The processes other than this one whose command line holds every needle.
+std::vector<pid_t> processes_with(std::initializer_list<std::string_view> needles) {
+  std::vector<pid_t> found;
+  if (DIR* d = opendir("/proc")) {
+    while (dirent* e = readdir(d)) {
+      if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+      const pid_t pid = std::atoi(e->d_name);
+      auto cmd = read_file(fmt::format("/proc/{}/cmdline", pid));
+      if (!cmd || pid == ::getpid()) continue;
+      if (std::all_of(needles.begin(), needles.end(),
+                      [&](std::string_view n) { return cmd->find(n) != std::string::npos; }))
+        found.push_back(pid);
+    }
+    closedir(d);
+  }
+  return found;
+}
+
 // Everything a kvm session of this run could have left: a QEMU process, the
 // tap, the disk image, the run-state directory.
 std::vector<std::string> leftovers(const EnvSpec& spec) {
   std::vector<std::string> found;
-  if (DIR* d = opendir("/proc")) {
-    while (dirent* e = readdir(d)) {
-      if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-      auto cmd = read_file(fmt::format("/proc/{}/cmdline", e->d_name));
-      if (cmd && cmd->find(spec.run_id) != std::string::npos && std::atoi(e->d_name) != ::getpid())
-        found.push_back(fmt::format("process {}", e->d_name));
-    }
-    closedir(d);
-  }
+  for (pid_t pid : processes_with({spec.run_id})) found.push_back(fmt::format("process {}", pid));
   const std::string tap = tap_name_for(spec.run_id, spec.name);
   if (interface_exists(tap)) found.push_back("tap " + tap);
   if (path_exists("/run/vbench/" + spec.run_id)) found.push_back("/run/vbench/" + spec.run_id);
@@ -72,16 +83,8 @@ std::vector<std::string> leftovers(const EnvSpec& spec) {
 
 // The QEMU process of a session, found by its run id; -1 when there is none.
 pid_t qemu_pid(const EnvSpec& spec) {
-  pid_t found = -1;
-  if (DIR* d = opendir("/proc")) {
-    while (dirent* e = readdir(d)) {
-      auto cmd = read_file(fmt::format("/proc/{}/cmdline", e->d_name));
-      if (cmd && cmd->rfind("qemu-system") != std::string::npos && cmd->find(spec.run_id) != std::string::npos)
-        found = std::atoi(e->d_name);
-    }
-    closedir(d);
-  }
-  return found;
+  const auto pids = processes_with({"qemu-system", spec.run_id});
+  return pids.empty() ? -1 : pids.back();
 }
 
 double lifecycle(const Session& s, const std::string& name) {
