@@ -1,7 +1,9 @@
 #include "agent/init.hpp"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -14,11 +16,8 @@
 #include <unistd.h>
 
 #include <cstring>
-#include <dirent.h>
 #include <sstream>
 #include <string>
-
-#include <fmt/format.h>
 
 #include "agent/protocol.hpp"
 #include "core/clock.hpp"

@@ -1,15 +1,14 @@
 // vbench-agent: every workload in one static executable. The same file runs
 // as a child process on bare metal, as a container's init and as a guest's
 // /init. See agent/protocol.hpp for the protocol it speaks.
+#include <fmt/format.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <atomic>
 #include <cstdio>
 #include <iostream>
-
-#include <CLI/CLI.hpp>
-#include <fmt/format.h>
 
 #include "agent/init.hpp"
 #include "agent/protocol.hpp"
@@ -31,8 +30,10 @@ void print_human(const vbench::Sample& s) {
   fmt::print("{} ({})\n", s.workload, vbench::params_key(s.params));
   for (const auto& m : s.metrics) fmt::print("  {:<16} {:>14.6g} {}\n", m.name, m.value, m.unit);
   for (const auto& c : s.counters) {
-    if (c.value) fmt::print("  {:<16} {:>14.6g} (counter)\n", c.name, *c.value);
-    else fmt::print("  {:<16} {:>14} ({})\n", c.name, c.status, c.reason);
+    if (c.value)
+      fmt::print("  {:<16} {:>14.6g} (counter)\n", c.name, *c.value);
+    else
+      fmt::print("  {:<16} {:>14} ({})\n", c.name, c.status, c.reason);
   }
 }
 
@@ -131,8 +132,10 @@ int main(int argc, char** argv) {
     }
     req.peer = peer;
     Sample s = run_workload_isolated(req, &g_stop);
-    if (json) std::cout << dump_json(to_json(s), 2) << std::endl;
-    else print_human(s);
+    if (json)
+      std::cout << dump_json(to_json(s), 2) << std::endl;
+    else
+      print_human(s);
     return s.ok ? 0 : 1;
   }
   // Default: the agent protocol on stdin/stdout (or the given descriptors).

@@ -218,17 +218,21 @@ std::string handle_request_line(const std::string& line, bool* shutdown) {
     if (j.contains("params")) req.params = j["params"];
     if (j.contains("timeout_s") && j["timeout_s"].is_number()) req.timeout_s = j["timeout_s"];
     if (j.contains("counters")) {
-      if (!j["counters"].is_array()) good = false;
+      if (!j["counters"].is_array())
+        good = false;
       else
         for (const auto& c : j["counters"]) {
-          if (!c.is_string()) good = false;
-          else req.counters.push_back(c);
+          if (!c.is_string())
+            good = false;
+          else
+            req.counters.push_back(c);
         }
     }
     if (!good || req.workload.empty()) {
       reply["ok"] = false;
-      reply["error"] = "malformed run request: `workload` (string) required; `scratch`, `peer` strings; "
-                       "`counters` array of strings";
+      reply["error"] =
+          "malformed run request: `workload` (string) required; `scratch`, `peer` strings; "
+          "`counters` array of strings";
     } else {
       reply["ok"] = true;
       reply["sample"] = to_json(run_workload_isolated(req, nullptr));
@@ -271,9 +275,11 @@ int serve_protocol(int in_fd, int out_fd, bool trace) {
     if (buf.size() > kMaxProtocolLine) {
       buf.clear();
       discarding = true;
-      std::string reply = dump_json(nlohmann::json{{"id", nullptr}, {"ok", false},
-                                                   {"error", fmt::format("request line longer than {} bytes",
-                                                                         kMaxProtocolLine)}}) + "\n";
+      std::string reply =
+          dump_json(nlohmann::json{{"id", nullptr},
+                                   {"ok", false},
+                                   {"error", fmt::format("request line longer than {} bytes", kMaxProtocolLine)}}) +
+          "\n";
       if (!write_all(out_fd, reply.data(), reply.size())) return 1;
     }
   }

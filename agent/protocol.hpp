@@ -14,9 +14,8 @@
 // error reply (id null when it could not be read) and the agent keeps serving.
 #include <atomic>
 #include <cstddef>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "core/error.hpp"
 #include "core/sample.hpp"

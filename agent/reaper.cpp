@@ -32,8 +32,8 @@ namespace {
 // out (seen as a 1 s container teardown).
 std::mutex& g_mu = *new std::mutex;
 std::condition_variable& g_changed = *new std::condition_variable;
-std::set<pid_t> g_own;     // workload children the protocol thread will wait for
-uint64_t g_forks = 0;      // bumped on every fork, wakes a reaper with no children
+std::set<pid_t> g_own;  // workload children the protocol thread will wait for
+uint64_t g_forks = 0;   // bumped on every fork, wakes a reaper with no children
 bool g_container_init = false;
 
 void reap_forever() {

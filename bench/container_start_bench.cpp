@@ -8,9 +8,8 @@
 // Times are measured by hand around Driver::start (create -> agent answered
 // hello) and Session::stop (shutdown -> nothing left), and reported as
 // manual time per iteration.
-#include <unistd.h>
-
 #include <benchmark/benchmark.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <string>
@@ -63,7 +62,19 @@ void run_container_bench(benchmark::State& state, bool with_teardown) {
 void BM_ContainerStart(benchmark::State& state) { run_container_bench(state, false); }
 void BM_ContainerStartStop(benchmark::State& state) { run_container_bench(state, true); }
 
-BENCHMARK(BM_ContainerStart)->ArgName("veth")->Arg(0)->Arg(1)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(5);
-BENCHMARK(BM_ContainerStartStop)->ArgName("veth")->Arg(0)->Arg(1)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(5);
+BENCHMARK(BM_ContainerStart)
+    ->ArgName("veth")
+    ->Arg(0)
+    ->Arg(1)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(5);
+BENCHMARK(BM_ContainerStartStop)
+    ->ArgName("veth")
+    ->Arg(0)
+    ->Arg(1)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(5);
 
 }  // namespace

@@ -113,7 +113,9 @@ void BM_CpuLoop_None(benchmark::State& s) { cpu_loop(s, {}); }
 void BM_CpuLoop_Software(benchmark::State& s) {
   cpu_loop(s, {"task-clock", "context-switches", "cpu-migrations", "page-faults"});
 }
-void BM_CpuLoop_FourHardware(benchmark::State& s) { cpu_loop(s, {"cycles", "instructions", "branches", "branch-misses"}); }
+void BM_CpuLoop_FourHardware(benchmark::State& s) {
+  cpu_loop(s, {"cycles", "instructions", "branches", "branch-misses"});
+}
 void BM_CpuLoop_Default(benchmark::State& s) { cpu_loop(s, {"default"}); }
 
 void BM_PipeRoundTrip_None(benchmark::State& s) { pipe_round_trips(s, {}); }

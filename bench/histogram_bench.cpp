@@ -1,12 +1,11 @@
 // Microbenchmarks of the harness's own hot paths: what a timer read, a
 // histogram record and a sample append cost. The histogram record must stay
 // under 20 ns (it sits inside latency loops).
+#include <benchmark/benchmark.h>
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <random>
-
-#include <benchmark/benchmark.h>
 
 #include "core/clock.hpp"
 #include "core/histogram.hpp"

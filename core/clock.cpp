@@ -1,8 +1,7 @@
 #include "core/clock.hpp"
 
-#include <sys/time.h>
-
 #include <fmt/format.h>
+#include <sys/time.h>
 
 namespace vbench {
 

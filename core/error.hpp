@@ -2,13 +2,13 @@
 // Errors at driver and I/O boundaries: a message that names the object, the
 // errno where there was one, and context added by each layer on the way up
 // ("container cpu.int: write `cpu.max`: Permission denied").
+#include <fmt/format.h>
+
 #include <cerrno>
 #include <cstring>
 #include <string>
 #include <utility>
 #include <variant>
-
-#include <fmt/format.h>
 
 namespace vbench {
 

@@ -53,8 +53,7 @@ Status write_all(int fd, const void* buf, size_t len) {
 Status write_file(const std::string& path, const std::string& data) {
   UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   if (!fd) return sys_error(fmt::format("open `{}`", path));
-  if (auto s = write_all(fd.get(), data.data(), data.size()); !s)
-    return s.error().context(fmt::format("`{}`", path));
+  if (auto s = write_all(fd.get(), data.data(), data.size()); !s) return s.error().context(fmt::format("`{}`", path));
   return {};
 }
 

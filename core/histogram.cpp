@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-
 #include <nlohmann/json.hpp>
 
 namespace vbench {
@@ -65,8 +64,8 @@ nlohmann::json Histogram::to_json() const {
   nlohmann::json buckets = nlohmann::json::array();
   for (size_t b = 0; b < kBuckets; ++b)
     if (counts_[b]) buckets.push_back({b, counts_[b]});
-  return {{"count", count_}, {"min", min()}, {"max", max_}, {"sum", sum_},
-          {"sub_bits", kSubBits}, {"buckets", std::move(buckets)}};
+  return {{"count", count_}, {"min", min()},         {"max", max_},
+          {"sum", sum_},     {"sub_bits", kSubBits}, {"buckets", std::move(buckets)}};
 }
 
 Result<Histogram> Histogram::from_json(const nlohmann::json& j) {

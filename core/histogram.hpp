@@ -9,9 +9,8 @@
 #include <bit>
 #include <cstdint>
 #include <limits>
-#include <vector>
-
 #include <nlohmann/json_fwd.hpp>
+#include <vector>
 
 #include "core/error.hpp"
 
@@ -19,7 +18,7 @@ namespace vbench {
 
 class Histogram {
  public:
-  static constexpr int kSubBits = 7;                    // 128 buckets per octave
+  static constexpr int kSubBits = 7;                             // 128 buckets per octave
   static constexpr uint64_t kExactLimit = 1u << (kSubBits + 1);  // 256
   static constexpr size_t kBuckets = kExactLimit + (64 - (kSubBits + 1)) * (1u << kSubBits);
 

@@ -95,9 +95,12 @@ Result<Metric> metric_from_json(const nlohmann::json& j) {
   if (!name) return name.error();
   m.name = *name;
   if (!j.contains("value")) return make_error("metric `{}`: missing field `value`", m.name);
-  if (j["value"].is_null()) m.value = NAN;
-  else if (j["value"].is_number()) m.value = j["value"].get<double>();
-  else return make_error("metric `{}`: `value` must be a number", m.name);
+  if (j["value"].is_null())
+    m.value = NAN;
+  else if (j["value"].is_number())
+    m.value = j["value"].get<double>();
+  else
+    return make_error("metric `{}`: `value` must be a number", m.name);
   auto unit = get_string(j, "unit");
   if (!unit) return unit.error().context("metric " + m.name);
   m.unit = *unit;
@@ -124,7 +127,8 @@ Result<CounterReading> counter_from_json(const nlohmann::json& j) {
   auto reason = get_string(j, "reason", false);
   if (!reason) return reason.error();
   c.reason = *reason;
-  if (j.contains("value") && j["value"].is_number()) c.value = j["value"].get<double>();
+  if (j.contains("value") && j["value"].is_number())
+    c.value = j["value"].get<double>();
   else if (j.contains("value") && !j["value"].is_null())
     return make_error("counter `{}`: `value` must be a number or null", c.name);
   if (j.contains("running_fraction") && j["running_fraction"].is_number())

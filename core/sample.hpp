@@ -4,11 +4,10 @@
 // types by from_json, which treats its input as untrusted: types are checked,
 // sizes bounded, unknown fields ignored.
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
 #include "core/histogram.hpp"
@@ -29,18 +28,18 @@ struct Metric {
 // One perf counter reading of the measured region. "unsupported" is kept
 // distinct from zero: value is empty and status says why.
 struct CounterReading {
-  std::string name;              // perf's spelling: "page-faults", "instructions"
-  std::optional<double> value;   // scaled for multiplexing
-  double running_fraction = 1;   // time_running / time_enabled (1 = never multiplexed)
-  std::string status = "ok";     // "ok" | "unsupported" | "not-counted" | "error"
-  std::string reason;            // why, when status != ok
-  std::string scope = "agent";   // "agent" (inside the env) | "host-cgroup" | "host-vcpu" ...
+  std::string name;             // perf's spelling: "page-faults", "instructions"
+  std::optional<double> value;  // scaled for multiplexing
+  double running_fraction = 1;  // time_running / time_enabled (1 = never multiplexed)
+  std::string status = "ok";    // "ok" | "unsupported" | "not-counted" | "error"
+  std::string reason;           // why, when status != ok
+  std::string scope = "agent";  // "agent" (inside the env) | "host-cgroup" | "host-vcpu" ...
 };
 
 struct Sample {
   // Identity, set by the harness.
-  std::string env;       // "bare", "container", "kvm[tcg]"
-  std::string workload;  // "mem.bandwidth"
+  std::string env;                                   // "bare", "container", "kvm[tcg]"
+  std::string workload;                              // "mem.bandwidth"
   nlohmann::json params = nlohmann::json::object();  // normalized parameter values
   int round = -1;
   bool warmup = false;

@@ -39,16 +39,26 @@ Result<uint64_t> parse_size(std::string_view text) {
   std::string suf;
   if (!split_number(text, n, suf)) return make_error("invalid size `{}` (expected e.g. 4k, 256MiB, 1G)", text);
   double mult = 0;
-  if (suf.empty() || suf == "b") mult = 1;
-  else if (suf == "k" || suf == "kib" || suf == "ki") mult = 1024.0;
-  else if (suf == "m" || suf == "mib" || suf == "mi") mult = 1024.0 * 1024;
-  else if (suf == "g" || suf == "gib" || suf == "gi") mult = 1024.0 * 1024 * 1024;
-  else if (suf == "t" || suf == "tib" || suf == "ti") mult = 1024.0 * 1024 * 1024 * 1024;
-  else if (suf == "kb") mult = 1e3;
-  else if (suf == "mb") mult = 1e6;
-  else if (suf == "gb") mult = 1e9;
-  else if (suf == "tb") mult = 1e12;
-  else return make_error("invalid size `{}`: unknown unit `{}` (use k, KiB, MiB, GiB, TiB, KB, MB, GB)", text, suf);
+  if (suf.empty() || suf == "b")
+    mult = 1;
+  else if (suf == "k" || suf == "kib" || suf == "ki")
+    mult = 1024.0;
+  else if (suf == "m" || suf == "mib" || suf == "mi")
+    mult = 1024.0 * 1024;
+  else if (suf == "g" || suf == "gib" || suf == "gi")
+    mult = 1024.0 * 1024 * 1024;
+  else if (suf == "t" || suf == "tib" || suf == "ti")
+    mult = 1024.0 * 1024 * 1024 * 1024;
+  else if (suf == "kb")
+    mult = 1e3;
+  else if (suf == "mb")
+    mult = 1e6;
+  else if (suf == "gb")
+    mult = 1e9;
+  else if (suf == "tb")
+    mult = 1e12;
+  else
+    return make_error("invalid size `{}`: unknown unit `{}` (use k, KiB, MiB, GiB, TiB, KB, MB, GB)", text, suf);
   const double v = n * mult;
   if (v > 1.8e19) return make_error("invalid size `{}`: too large", text);
   if (v != std::floor(v)) return make_error("invalid size `{}`: not a whole number of bytes", text);
@@ -72,8 +82,7 @@ Result<int64_t> parse_int(std::string_view text) {
   auto s = trim(text);
   int64_t v = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size() || s.empty())
-    return make_error("invalid integer `{}`", text);
+  if (ec != std::errc() || p != s.data() + s.size() || s.empty()) return make_error("invalid integer `{}`", text);
   return v;
 }
 

@@ -9,12 +9,18 @@ namespace vbench {
 
 const char* to_string(ParamType t) {
   switch (t) {
-    case ParamType::Int: return "int";
-    case ParamType::Size: return "size";
-    case ParamType::Duration: return "duration";
-    case ParamType::Double: return "number";
-    case ParamType::Bool: return "bool";
-    case ParamType::String: return "string";
+    case ParamType::Int:
+      return "int";
+    case ParamType::Size:
+      return "size";
+    case ParamType::Duration:
+      return "duration";
+    case ParamType::Double:
+      return "number";
+    case ParamType::Bool:
+      return "bool";
+    case ParamType::String:
+      return "string";
   }
   return "?";
 }

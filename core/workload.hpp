@@ -8,10 +8,9 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
 #include "core/histogram.hpp"
@@ -27,7 +26,7 @@ struct ParamSpec {
   ParamType type = ParamType::Int;
   std::string default_value;  // as a user would write it; "auto" where allowed
   std::string help;
-  bool allow_auto = false;    // "auto" lets the workload choose (e.g. threads = online CPUs)
+  bool allow_auto = false;           // "auto" lets the workload choose (e.g. threads = online CPUs)
   std::vector<std::string> choices;  // for String: allowed values, empty = any
 };
 

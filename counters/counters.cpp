@@ -73,8 +73,8 @@ OpenOutcome merged_outcome(const std::vector<std::unique_ptr<EventGroups>>& targ
   }
   if (failed == 0) return {};
   if (failed == targets.size()) return *first_failure;
-  return OpenOutcome{"error", fmt::format("could not be opened on {} of {} targets ({}: {})", failed,
-                                          targets.size(), where, first_failure->reason)};
+  return OpenOutcome{"error", fmt::format("could not be opened on {} of {} targets ({}: {})", failed, targets.size(),
+                                          where, first_failure->reason)};
 }
 
 // Whether this PMU tells guest from host mode. A thread that never enters
@@ -206,8 +206,10 @@ void RegionCounters::thread_end() {
   Status st = slot->groups.read(slot->scratch);
   std::lock_guard lock(impl_->mu);
   slot->entered = true;
-  if (st) slot->counts = slot->scratch;  // same size: no allocation
-  else slot->read_error = st.error().message;
+  if (st)
+    slot->counts = slot->scratch;  // same size: no allocation
+  else
+    slot->read_error = st.error().message;
 }
 
 std::vector<CounterReading> RegionCounters::readings() const {
@@ -224,9 +226,12 @@ std::vector<CounterReading> RegionCounters::readings() const {
     for (const auto& s : impl_->slots) {
       if (!s->entered) continue;
       const OpenOutcome& o = s->groups.outcomes()[i];
-      if (!s->read_error.empty()) failure = fmt::format("thread {}: {}", s->tid, s->read_error);
-      else if (!o.ok()) failure = fmt::format("could not be opened in thread {}: {}", s->tid, o.reason);
-      else parts.push_back(s->counts[i]);
+      if (!s->read_error.empty())
+        failure = fmt::format("thread {}: {}", s->tid, s->read_error);
+      else if (!o.ok())
+        failure = fmt::format("could not be opened in thread {}: {}", s->tid, o.reason);
+      else
+        parts.push_back(s->counts[i]);
     }
     if (!failure.empty()) {
       out.push_back(reading_for_outcome(name, OpenOutcome{"error", failure}, "agent"));
@@ -282,7 +287,7 @@ HostCounters::HostCounters() : impl_(std::make_unique<Impl>()) {}
 HostCounters::~HostCounters() = default;
 
 Result<std::unique_ptr<HostCounters>> HostCounters::for_cgroup(const std::string& cgroup_dir,
-                                                                const std::vector<std::string>& names) {
+                                                               const std::vector<std::string>& names) {
   auto events = resolve_events(names);
   if (!events) return events.error().context("host counters for cgroup " + cgroup_dir);
   std::unique_ptr<HostCounters> hc(new HostCounters());
@@ -302,8 +307,8 @@ Result<std::unique_ptr<HostCounters>> HostCounters::for_cgroup(const std::string
 }
 
 Result<std::unique_ptr<HostCounters>> HostCounters::for_threads(const std::vector<pid_t>& tids,
-                                                                 const std::vector<std::string>& names,
-                                                                 VcpuOptions options) {
+                                                                const std::vector<std::string>& names,
+                                                                VcpuOptions options) {
   if (tids.empty()) return make_error("host counters for threads: no thread ids given");
   auto events = resolve_events(names);
   if (!events) return events.error().context("host counters for vCPU threads");

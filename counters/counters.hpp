@@ -79,8 +79,7 @@ class HostCounters {
   // Counts the given threads (QEMU's vCPU threads), summed. Guest and host
   // mode are both counted in the plain readings. Scope "host-vcpu".
   static Result<std::unique_ptr<HostCounters>> for_threads(const std::vector<pid_t>& tids,
-                                                           const std::vector<std::string>& names,
-                                                           VcpuOptions options);
+                                                           const std::vector<std::string>& names, VcpuOptions options);
   static Result<std::unique_ptr<HostCounters>> for_threads(const std::vector<pid_t>& tids,
                                                            const std::vector<std::string>& names) {
     return for_threads(tids, names, VcpuOptions{});

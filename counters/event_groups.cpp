@@ -15,8 +15,7 @@ EventCount count_delta(const EventCount& later, const EventCount& earlier) {
   return {sub(later.value, earlier.value), sub(later.enabled, earlier.enabled), sub(later.running, earlier.running)};
 }
 
-CounterReading combine_counts(const std::string& name, const std::vector<EventCount>& parts,
-                              const std::string& scope) {
+CounterReading combine_counts(const std::string& name, const std::vector<EventCount>& parts, const std::string& scope) {
   CounterReading r;
   r.name = name;
   r.scope = scope;

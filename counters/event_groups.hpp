@@ -31,8 +31,7 @@ EventCount count_delta(const EventCount& later, const EventCount& earlier);
 // sum(running) / sum(enabled). A target that was enabled but never got a
 // counter (running == 0) makes the total unknown: "not-counted", never 0.
 // No enabled time at all is "not-counted" too (the region never ran).
-CounterReading combine_counts(const std::string& name, const std::vector<EventCount>& parts,
-                              const std::string& scope);
+CounterReading combine_counts(const std::string& name, const std::vector<EventCount>& parts, const std::string& scope);
 
 // A read(2) of a group leader opened with PERF_FORMAT_GROUP |
 // TOTAL_TIME_ENABLED | TOTAL_TIME_RUNNING | ID:

@@ -79,7 +79,7 @@ Encoded encode_with_libpfm(const std::string& name) {
     return out;
   }
   out.message = pfm_strerror(rc);
-  out.lookup = rc == PFM_ERR_NOTFOUND ? Lookup::NotFound
+  out.lookup = rc == PFM_ERR_NOTFOUND                                                  ? Lookup::NotFound
                : (rc == PFM_ERR_ATTR || rc == PFM_ERR_ATTR_VAL || rc == PFM_ERR_UMASK) ? Lookup::BadAttribute
                                                                                        : Lookup::Failed;
   return out;
@@ -132,8 +132,8 @@ void apply_perf_modifiers(const std::string& mods, perf_event_attr* attr) {
 
 const std::vector<std::string>& default_counter_names() {
   static const std::vector<std::string> names = {
-      "task-clock",   "context-switches", "cpu-migrations",   "page-faults",  "cycles",          "instructions",
-      "branches",     "branch-misses",    "cache-references", "cache-misses", "dTLB-load-misses"};
+      "task-clock", "context-switches", "cpu-migrations",   "page-faults",  "cycles",          "instructions",
+      "branches",   "branch-misses",    "cache-references", "cache-misses", "dTLB-load-misses"};
   return names;
 }
 

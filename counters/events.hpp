@@ -15,9 +15,9 @@
 namespace vbench {
 
 struct EventSpec {
-  std::string name;         // as asked for: the name results carry
-  perf_event_attr attr{};   // type, config and exclude_* bits; open-time fields are set by the opener
-  std::string encoding;     // how it was understood: libpfm4's canonical string, or ours
+  std::string name;        // as asked for: the name results carry
+  perf_event_attr attr{};  // type, config and exclude_* bits; open-time fields are set by the opener
+  std::string encoding;    // how it was understood: libpfm4's canonical string, or ours
   bool software() const { return attr.type == PERF_TYPE_SOFTWARE; }
 };
 

@@ -104,8 +104,11 @@ Result<nlohmann::json> AgentChannel::hello(double timeout_s) {
 }
 
 Result<Sample> AgentChannel::run(const WorkloadRequest& req, const std::string& scratch, const std::string& peer) {
-  nlohmann::json j = {{"op", "run"}, {"workload", req.workload}, {"params", req.params},
-                      {"counters", req.counters}, {"timeout_s", req.timeout_s}};
+  nlohmann::json j = {{"op", "run"},
+                      {"workload", req.workload},
+                      {"params", req.params},
+                      {"counters", req.counters},
+                      {"timeout_s", req.timeout_s}};
   if (!scratch.empty()) j["scratch"] = scratch;
   if (!peer.empty()) j["peer"] = peer;
   // The agent enforces timeout_s itself; allow it time to report.
@@ -117,7 +120,7 @@ Result<Sample> AgentChannel::run(const WorkloadRequest& req, const std::string& 
     s.params = req.params;
     s.ok = false;
     s.error = r->contains("error") && (*r)["error"].is_string() ? (*r)["error"].get<std::string>()
-                                                                 : "agent refused the request";
+                                                                : "agent refused the request";
     return s;
   }
   if (!r->contains("sample")) return make_error("agent reply lacks `sample`");

@@ -3,9 +3,8 @@
 // request line, wait (bounded) for its reply line, parse strictly. Everything
 // an agent sends is untrusted.
 #include <atomic>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "core/error.hpp"
 #include "core/fs.hpp"

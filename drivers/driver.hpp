@@ -9,10 +9,9 @@
 //   cleanup_stale()  -> removes what dead runs of vbench left behind
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
 #include "core/sample.hpp"
@@ -26,13 +25,13 @@ struct Availability {
 };
 
 struct EnvSpec {
-  std::string name;     // as in the suite: "bare", "container", "kvm", or a user name
-  std::string kind;     // driver name: "bare" | "container" | "kvm"
+  std::string name;                             // as in the suite: "bare", "container", "kvm", or a user name
+  std::string kind;                             // driver name: "bare" | "container" | "kvm"
   std::map<std::string, nlohmann::json> knobs;  // validated against Driver::knobs()
-  std::string run_id;      // e.g. "vb-20261121T212723Z-4f2a": goes into every resource name
-  std::string agent_path;  // the static vbench-agent on the host
-  std::string scratch_dir; // host directory for disk workloads
-  std::string out_dir;     // where artifacts (console logs) go
+  std::string run_id;                           // e.g. "vb-20261121T212723Z-4f2a": goes into every resource name
+  std::string agent_path;                       // the static vbench-agent on the host
+  std::string scratch_dir;                      // host directory for disk workloads
+  std::string out_dir;                          // where artifacts (console logs) go
   double start_timeout_s = 120;
 };
 

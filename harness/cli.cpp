@@ -1,17 +1,16 @@
 #include "harness/cli.hpp"
 
+#include <fmt/format.h>
 #include <fnmatch.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <atomic>
 #include <cstdio>
 #include <iostream>
 #include <random>
-
-#include <CLI/CLI.hpp>
-#include <fmt/format.h>
 
 #include "core/clock.hpp"
 #include "core/fs.hpp"
@@ -149,7 +148,8 @@ int cmd_run(const RunArgs& a, const std::string& command_line, const HistoryCli&
     suite.envs = chosen;
   }
   for (const auto& s : a.env_sets)
-    if (auto st = apply_env_set(suite, s); !st) return usage_error(fmt::format("--env-set {}: {}", s, st.error().message));
+    if (auto st = apply_env_set(suite, s); !st)
+      return usage_error(fmt::format("--env-set {}: {}", s, st.error().message));
   if (suite.envs.empty()) return usage_error("no environments to run (suite has none; use --env)");
   const auto globs = split_list(a.workloads);
   if (!globs.empty()) {
@@ -160,8 +160,9 @@ int cmd_run(const RunArgs& a, const std::string& command_line, const HistoryCli&
           kept.push_back(w);
           break;
         }
-    if (kept.empty()) return usage_error(fmt::format("--workloads {}: matches no workload of suite `{}`",
-                                                     fmt::join(globs, ","), suite.name));
+    if (kept.empty())
+      return usage_error(
+          fmt::format("--workloads {}: matches no workload of suite `{}`", fmt::join(globs, ","), suite.name));
     suite.workloads = kept;
   }
   if (a.repetitions > 0) suite.repetitions = suite.max_repetitions = a.repetitions;
@@ -191,7 +192,8 @@ int cmd_run(const RunArgs& a, const std::string& command_line, const HistoryCli&
   cfg.warmup = std::max(0, suite.warmup);
   cfg.ci_target = suite.ci_target;
   cfg.timeout_s = suite.timeout_s;
-  cfg.seed = suite.seed ? *suite.seed : std::random_device{}() * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(now_ns());
+  cfg.seed =
+      suite.seed ? *suite.seed : std::random_device{}() * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(now_ns());
   cfg.counters = expand_counter_names(suite.counters);
   cfg.agent_path = a.agent.empty() ? default_agent_path() : a.agent;
   if (access(cfg.agent_path.c_str(), X_OK) != 0)
@@ -244,9 +246,8 @@ int cmd_run(const RunArgs& a, const std::string& command_line, const HistoryCli&
     }
     (void)log->write_meta(meta);
     Progress progress(stderr);
-    progress.message(fmt::format("vbench {}: suite {} ({} workload sets × {} envs), seed {}, results in {}",
-                                 kVersion, suite.name, cfg.workloads.size(), cfg.envs.size(), cfg.seed,
-                                 cfg.out_dir));
+    progress.message(fmt::format("vbench {}: suite {} ({} workload sets × {} envs), seed {}, results in {}", kVersion,
+                                 suite.name, cfg.workloads.size(), cfg.envs.size(), cfg.seed, cfg.out_dir));
     ResultSet rs = execute_run(cfg, meta, *log, progress, g_stop);
     rs.meta.finished_at = utc_timestamp();
     (void)log->write_end(rs.meta);
@@ -254,13 +255,16 @@ int cmd_run(const RunArgs& a, const std::string& command_line, const HistoryCli&
     if (auto s = write_result_files(cfg.out_dir, rs, summary); !s)
       fmt::print(stderr, "vbench: writing results: {}\n", s.error().message);
     std::cout << render_table(rs, summary, isatty(1) != 0) << std::flush;
-    fmt::print("results: {0}/results.json, {0}/results.csv, {0}/results.jsonl; report: {0}/report.html, {0}/report.md\n",
-               cfg.out_dir);
+    fmt::print(
+        "results: {0}/results.json, {0}/results.csv, {0}/results.jsonl; report: {0}/report.html, {0}/report.md\n",
+        cfg.out_dir);
     bool failures = false;
     for (const auto& s : rs.samples) failures |= !s.ok;
     for (const auto& e : rs.envs) failures |= !e.started;
-    if (rs.meta.interrupted) rc = 128 + (g_signal.load() ? g_signal.load() : SIGINT);
-    else if (failures) rc = kExitFailures;
+    if (rs.meta.interrupted)
+      rc = 128 + (g_signal.load() ? g_signal.load() : SIGINT);
+    else if (failures)
+      rc = kExitFailures;
     if (history.recording())
       if (const int hr = history.record(rs); hr != kExitOk && rc == kExitOk) rc = hr;
   }
@@ -275,8 +279,7 @@ void print_counter_support(const std::vector<std::string>& names, bool color) {
   for (const auto& c : counter_support(expand_counter_names(names))) {
     const bool ok = c.status == "ok";
     const std::string mark = ok ? (color ? "\033[32mok\033[0m" : "ok") : (color ? "\033[33m--\033[0m" : "--");
-    fmt::print("  {} {:<24} {}{}\n", mark, c.name, ok ? c.encoding : c.status,
-               c.reason.empty() ? "" : ": " + c.reason);
+    fmt::print("  {} {:<24} {}{}\n", mark, c.name, ok ? c.encoding : c.status, c.reason.empty() ? "" : ": " + c.reason);
   }
 }
 
@@ -384,7 +387,8 @@ Result<HtmlSection> history_section(const ResultSet& rs, const std::string& db_p
   if (!series) return series.error().context("--history");
   HtmlSection sec{"trends", "Trends", ""};
   if (series->empty())
-    sec.body_html = fmt::format("<p>No runs of suite {} on this host in {}.</p>", html_escape(q.suite), html_escape(*db));
+    sec.body_html =
+        fmt::format("<p>No runs of suite {} on this host in {}.</p>", html_escape(q.suite), html_escape(*db));
   for (const auto& t : *series)
     sec.body_html += fmt::format("<figure class=\"trend\"><figcaption>{}</figcaption>{}</figure>\n",
                                  html_escape(t.title()), render_trend_svg(t));
@@ -402,7 +406,8 @@ int cmd_report(const std::string& input, const std::string& output, bool history
   }
   Result<std::string> text = std::string();
   if (history) {
-    if (!output.ends_with(".html")) return usage_error("--history adds trend charts to an HTML report: give -o FILE.html");
+    if (!output.ends_with(".html"))
+      return usage_error("--history adds trend charts to an HTML report: give -o FILE.html");
     auto sec = history_section(*rs, db);
     if (!sec) return usage_error(sec.error().message);
     text = render_html(*rs, summary, HtmlOptions{{*sec}});
@@ -418,14 +423,16 @@ int cmd_report(const std::string& input, const std::string& output, bool history
 }  // namespace
 
 int cli_main(int argc, char** argv) {
-  CLI::App app{"vbench: what does isolation cost? Runs the same workloads on bare metal, in containers and in\n"
-               "KVM guests it creates itself, and reports the overhead with confidence intervals."};
+  CLI::App app{
+      "vbench: what does isolation cost? Runs the same workloads on bare metal, in containers and in\n"
+      "KVM guests it creates itself, and reports the overhead with confidence intervals."};
   app.require_subcommand(1);
   app.set_version_flag("--version", fmt::format("vbench {} ({})", kVersion, kGitCommit));
 
   RunArgs ra;
   auto* run = app.add_subcommand("run", "run a suite");
-  run->add_option("--suite", ra.suite, "built-in suite name (smoke, quick, standard) or TOML file")->capture_default_str();
+  run->add_option("--suite", ra.suite, "built-in suite name (smoke, quick, standard) or TOML file")
+      ->capture_default_str();
   run->add_option("--env", ra.envs, "environments, comma-separated: bare,container,kvm (default: the suite's)");
   run->add_option("--workloads", ra.workloads, "only workloads matching these globs, e.g. 'cpu.*,mem.bandwidth'");
   run->add_option("--repetitions", ra.repetitions, "measured repetitions per cell (overrides the suite)");
@@ -438,7 +445,9 @@ int cli_main(int argc, char** argv) {
   run->add_option("--set", ra.sets, "WORKLOAD.PARAM=VALUE, e.g. mem.bandwidth.size=1GiB (repeatable)");
   run->add_option("--env-set", ra.env_sets, "ENV.KNOB=VALUE, e.g. container.cpus=0.5 (repeatable)");
   run->add_option("--scratch", ra.scratch, "directory for disk workloads' files (default /var/tmp)");
-  run->add_option("--counters", ra.counters, "perf events counted around each measured region, comma-separated (default: the suite's, normally `default`; `none` = off)");
+  run->add_option("--counters", ra.counters,
+                  "perf events counted around each measured region, comma-separated (default: the suite's, normally "
+                  "`default`; `none` = off)");
   run->add_option("--agent", ra.agent, "path of vbench-agent (default: next to vbench)");
   run->add_flag("--no-cleanup", ra.no_cleanup, "do not remove leftovers of dead runs first");
 

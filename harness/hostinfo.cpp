@@ -1,5 +1,6 @@
 #include "harness/hostinfo.hpp"
 
+#include <fmt/format.h>
 #include <linux/perf_event.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -11,8 +12,6 @@
 #include <map>
 #include <set>
 #include <sstream>
-
-#include <fmt/format.h>
 
 #include "core/fs.hpp"
 #include "core/units.hpp"
@@ -151,8 +150,7 @@ HostInfo collect_host_info() {
   const bool smt = static_cast<long>(ncores) < cpus;
   add("cpus", "Online CPUs", std::to_string(cpus), cpus < 2 ? "warn" : "info",
       cpus < 2 ? "one CPU: the harness and the workload compete for it" : "");
-  add("cores", "Physical cores / SMT", fmt::format("{} cores, SMT {}", ncores, smt ? "on" : "off"),
-      smt ? "warn" : "ok",
+  add("cores", "Physical cores / SMT", fmt::format("{} cores, SMT {}", ncores, smt ? "on" : "off"), smt ? "warn" : "ok",
       smt ? "SMT siblings share a core: pin environments to distinct cores (cpuset) for stable numbers" : "");
   std::string llc = first_line("/sys/devices/system/cpu/cpu0/cache/index3/size");
   if (llc.empty()) llc = first_line("/sys/devices/system/cpu/cpu0/cache/index2/size");
@@ -177,10 +175,13 @@ HostInfo collect_host_info() {
   std::string boost = first_line("/sys/devices/system/cpu/cpufreq/boost");
   if (!no_turbo.empty())
     add("turbo", "Turbo", no_turbo == "1" ? "off" : "on", no_turbo == "1" ? "ok" : "warn",
-        no_turbo == "1" ? "" : "turbo varies clock with temperature and load: echo 1 > /sys/devices/system/cpu/intel_pstate/no_turbo");
+        no_turbo == "1"
+            ? ""
+            : "turbo varies clock with temperature and load: echo 1 > /sys/devices/system/cpu/intel_pstate/no_turbo");
   else if (!boost.empty())
     add("turbo", "Turbo (boost)", boost == "1" ? "on" : "off", boost == "1" ? "warn" : "ok",
-        boost == "1" ? "boost varies clock with temperature and load: echo 0 > /sys/devices/system/cpu/cpufreq/boost" : "");
+        boost == "1" ? "boost varies clock with temperature and load: echo 0 > /sys/devices/system/cpu/cpufreq/boost"
+                     : "");
   else
     add("turbo", "Turbo", "not exposed", "info", "no turbo control visible (common in VMs)");
 
@@ -197,12 +198,14 @@ HostInfo collect_host_info() {
     std::vector<std::string> v1;
     for (const char* c : {"cpu", "cpuacct", "cpuset", "memory", "blkio", "pids", "perf_event", "freezer"})
       if (path_exists(fmt::format("/sys/fs/cgroup/{}/tasks", c))) v1.push_back(c);
-    cg_version = path_exists("/sys/fs/cgroup/unified/cgroup.controllers") ? "v1 (hybrid: v2 at /sys/fs/cgroup/unified)" : "v1";
+    cg_version =
+        path_exists("/sys/fs/cgroup/unified/cgroup.controllers") ? "v1 (hybrid: v2 at /sys/fs/cgroup/unified)" : "v1";
     controllers = fmt::format("{}", fmt::join(v1, " "));
   }
   add("cgroup", "cgroup version", cg_version, "info", "");
   add("cgroup_controllers", "cgroup controllers", controllers.empty() ? "none" : controllers,
-      controllers.empty() ? "warn" : "ok", controllers.empty() ? "no cgroup controllers: container limits unavailable" : "");
+      controllers.empty() ? "warn" : "ok",
+      controllers.empty() ? "no cgroup controllers: container limits unavailable" : "");
 
   std::string kdetail;
   std::string kk = kvm_kind(&kdetail);
@@ -226,10 +229,13 @@ HostInfo collect_host_info() {
           ? "no hardware counters here (common in VMs): cycles/instructions/cache events are reported as unsupported"
           : "hardware counters not usable by this process: see perf_event_paranoid");
   std::string paranoid = first_line("/proc/sys/kernel/perf_event_paranoid");
-  const bool restrictive = !paranoid.empty() && paranoid != "-1" && paranoid != "0" && paranoid != "1" && geteuid() != 0;
+  const bool restrictive =
+      !paranoid.empty() && paranoid != "-1" && paranoid != "0" && paranoid != "1" && geteuid() != 0;
   add("perf_event_paranoid", "perf_event_paranoid", paranoid.empty() ? "unknown" : paranoid,
       restrictive ? "warn" : "ok",
-      restrictive ? "as non-root, kernel and cgroup counting need perf_event_paranoid <= 1 (sysctl kernel.perf_event_paranoid=1)" : "");
+      restrictive ? "as non-root, kernel and cgroup counting need perf_event_paranoid <= 1 (sysctl "
+                    "kernel.perf_event_paranoid=1)"
+                  : "");
   add("user", "Running as", geteuid() == 0 ? "root" : fmt::format("uid {}", geteuid()), geteuid() == 0 ? "ok" : "warn",
       geteuid() == 0 ? "" : "containers and guests with taps need root");
   return h;

@@ -2,10 +2,9 @@
 // What this host offers and what will limit the numbers: the facts `vbench
 // doctor` prints and every result carries. Each fact has a hint that says
 // what it means for measurements.
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace vbench {
 

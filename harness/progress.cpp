@@ -1,8 +1,7 @@
 #include "harness/progress.hpp"
 
-#include <unistd.h>
-
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include "core/clock.hpp"
 
@@ -22,7 +21,8 @@ void Progress::draw() {
   const double per = done_ ? spent_ / static_cast<double>(done_) : 0;
   const size_t left = total_ > done_ ? total_ - done_ : 0;
   std::string eta = done_ ? format_clock(per * static_cast<double>(left)) : "?";
-  std::string line = fmt::format("[{}/{}] {}  elapsed {}  ETA {}", done_ + 1, total_, current_, format_clock(elapsed), eta);
+  std::string line =
+      fmt::format("[{}/{}] {}  elapsed {}  ETA {}", done_ + 1, total_, current_, format_clock(elapsed), eta);
   if (line.size() > 119) line = line.substr(0, 116) + "...";
   fmt::print(out_, "\r\033[K{}", line);
   fflush(out_);

@@ -14,17 +14,24 @@ const EnvRecord* ResultSet::env(const std::string& label) const {
 }
 
 nlohmann::json to_json(const RunMeta& m) {
-  return {{"run_id", m.run_id},       {"vbench_version", m.vbench_version}, {"git_commit", m.git_commit},
-          {"started_at", m.started_at}, {"finished_at", m.finished_at},     {"seed", m.seed},
-          {"baseline_env", m.baseline_env}, {"host", m.host},               {"suite", m.suite},
-          {"command_line", m.command_line}, {"interrupted", m.interrupted}};
+  return {{"run_id", m.run_id},
+          {"vbench_version", m.vbench_version},
+          {"git_commit", m.git_commit},
+          {"started_at", m.started_at},
+          {"finished_at", m.finished_at},
+          {"seed", m.seed},
+          {"baseline_env", m.baseline_env},
+          {"host", m.host},
+          {"suite", m.suite},
+          {"command_line", m.command_line},
+          {"interrupted", m.interrupted}};
 }
 
 nlohmann::json to_json(const EnvRecord& e) {
   nlohmann::json lc = nlohmann::json::array();
   for (const auto& m : e.lifecycle) lc.push_back(to_json(m));
-  return {{"name", e.name},   {"kind", e.kind},         {"label", e.label},      {"started", e.started},
-          {"error", e.error}, {"lifecycle", lc},        {"describe", e.describe}, {"warnings", e.warnings}};
+  return {{"name", e.name},   {"kind", e.kind},  {"label", e.label},       {"started", e.started},
+          {"error", e.error}, {"lifecycle", lc}, {"describe", e.describe}, {"warnings", e.warnings}};
 }
 
 namespace {
@@ -90,8 +97,10 @@ Status add_record(ResultSet& rs, const nlohmann::json& j, bool& have_meta) {
     if (!e) return e.error();
     // A later record of the same environment (after teardown) supersedes.
     auto it = std::find_if(rs.envs.begin(), rs.envs.end(), [&](const EnvRecord& x) { return x.label == e->label; });
-    if (it != rs.envs.end()) *it = *e;
-    else rs.envs.push_back(*e);
+    if (it != rs.envs.end())
+      *it = *e;
+    else
+      rs.envs.push_back(*e);
   } else if (type == "sample") {
     auto s = sample_from_json(j);
     if (!s) return s.error();

@@ -7,10 +7,9 @@
 //   {"type":"end", "finished_at", "interrupted"}
 // results.json holds the same records plus the computed summary, and is
 // written atomically at the end; both can be read back by load_results.
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
@@ -37,7 +36,7 @@ struct EnvRecord {
   std::string kind;   // driver: "container"
   std::string label;  // as shown: "kvm[tcg]"
   bool started = false;
-  std::string error;  // why it did not start
+  std::string error;              // why it did not start
   std::vector<Metric> lifecycle;  // e.g. start_s, boot_s, teardown_s
   nlohmann::json describe = nlohmann::json::object();
   std::vector<std::string> warnings;

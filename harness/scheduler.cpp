@@ -1,13 +1,12 @@
 #include "harness/scheduler.hpp"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <memory>
 #include <random>
-
-#include <fmt/format.h>
 
 #include "core/clock.hpp"
 #include "drivers/agent_channel.hpp"
@@ -195,11 +194,13 @@ ResultSet execute_run(const RunConfig& cfg, RunMeta meta, ResultsLog& log, Progr
               progress.message(fmt::format("{}: {}; restarting the environment", label, r.error().message));
               if (auto st = start_env(env, cfg); !st) {
                 env.down = true;
-                env.down_reason = fmt::format("environment {} failed and did not restart: {}", label, st.error().message);
+                env.down_reason =
+                    fmt::format("environment {} failed and did not restart: {}", label, st.error().message);
               }
             } else {
               env.down = true;
-              env.down_reason = fmt::format("environment {} failed repeatedly; last error: {}", label, r.error().message);
+              env.down_reason =
+                  fmt::format("environment {} failed repeatedly; last error: {}", label, r.error().message);
             }
           }
         }
@@ -211,7 +212,8 @@ ResultSet execute_run(const RunConfig& cfg, RunMeta meta, ResultsLog& log, Progr
       progress.end(s.ok, secs, s.ok ? "" : s.error);
       if (!warmup) {
         ++c.measured;
-        if (!s.ok) ++c.failed;
+        if (!s.ok)
+          ++c.failed;
         else
           for (const auto& m : s.metrics)
             if (std::isfinite(m.value)) c.values[m.name].push_back(m.value);

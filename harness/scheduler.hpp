@@ -7,10 +7,9 @@
 // 95% CI half-width of the median is below the target, or at the cap.
 #include <atomic>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "harness/progress.hpp"
 #include "harness/results.hpp"

@@ -296,9 +296,9 @@ Result<Suite> Loader::load(const SourceText& src) {
     const std::string key(k.str());
     if (std::find(kTopKeys.begin(), kTopKeys.end(), key) != kTopKeys.end()) continue;
     const bool suite_key = std::find(kSuiteKeys.begin(), kSuiteKeys.end(), key) != kSuiteKeys.end();
-    d.at(k.source(),
-         fmt::format("unknown key `{}` at the top level{}", key,
-                     suite_key ? " (it belongs under [suite])" : " (expected [suite], [env.NAME], [[workload]] or [compare])"));
+    d.at(k.source(), fmt::format("unknown key `{}` at the top level{}", key,
+                                 suite_key ? " (it belongs under [suite])"
+                                           : " (expected [suite], [env.NAME], [[workload]] or [compare])"));
   }
   const toml::table* suite_tbl = nullptr;
   if (const toml::node* n = root.get("suite")) {
@@ -657,7 +657,8 @@ void Loader::read_thresholds(Diagnostics& d, const toml::table& t, const std::st
     bool known = false;
     if (key.size() > 2 && key.ends_with(".*")) {
       const std::string family = key.substr(0, key.size() - 1);  // "disk."
-      known = std::any_of(table_.begin(), table_.end(), [&](const WorkloadDef& w) { return w.name.starts_with(family); });
+      known =
+          std::any_of(table_.begin(), table_.end(), [&](const WorkloadDef& w) { return w.name.starts_with(family); });
     } else {
       known = std::any_of(table_.begin(), table_.end(), [&](const WorkloadDef& w) {
         return key == w.name || (key.size() > w.name.size() + 1 && key.starts_with(w.name + "."));
@@ -877,14 +878,17 @@ Result<SuiteCompare> suite_compare_from_json(const nlohmann::json& suite) {
   if (!suite.is_object() || !suite.contains("compare") || suite["compare"].is_null()) return c;
   const json& j = suite["compare"];
   if (!j.is_object()) return make_error("suite `compare` is not an object");
-  auto fraction = [](const json& v, double hi) { return v.is_number() && v.get<double>() >= 0 && v.get<double>() <= hi; };
+  auto fraction = [](const json& v, double hi) {
+    return v.is_number() && v.get<double>() >= 0 && v.get<double>() <= hi;
+  };
   if (j.contains("alpha") && !j["alpha"].is_null()) {
     if (!fraction(j["alpha"], 1) || j["alpha"].get<double>() <= 0 || j["alpha"].get<double>() >= 1)
       return make_error("suite compare.alpha must be a number in (0, 1)");
     c.alpha = j["alpha"].get<double>();
   }
   if (j.contains("threshold") && !j["threshold"].is_null()) {
-    if (!fraction(j["threshold"], kMaxThreshold)) return make_error("suite compare.threshold must be a fraction in [0, 10]");
+    if (!fraction(j["threshold"], kMaxThreshold))
+      return make_error("suite compare.threshold must be a fraction in [0, 10]");
     c.threshold = j["threshold"].get<double>();
   }
   if (j.contains("thresholds") && !j["thresholds"].is_null()) {

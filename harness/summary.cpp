@@ -1,12 +1,12 @@
 #include "harness/summary.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <map>
 #include <set>
 #include <tuple>
-
-#include <fmt/format.h>
 
 namespace vbench {
 namespace {
@@ -176,18 +176,20 @@ RunSummary summarize_run(const ResultSet& rs, const std::string& baseline_env, u
   for (const auto& t : throttled) out.warnings.push_back("throttled by the cgroup CPU quota: " + t);
   for (const auto& n : noisy) out.warnings.push_back("noisy (CV above 5%): " + n);
   if (!few.empty())
-    out.warnings.push_back(fmt::format("fewer than {} repetitions, no confidence interval worth the name: {} cell(s), "
-                                       "e.g. {}",
-                                       kMinRepetitionsForCI, few.size(), *few.begin()));
+    out.warnings.push_back(
+        fmt::format("fewer than {} repetitions, no confidence interval worth the name: {} cell(s), "
+                    "e.g. {}",
+                    kMinRepetitionsForCI, few.size(), *few.begin()));
   if (rs.meta.interrupted) out.warnings.push_back("the run was interrupted: results are incomplete");
   return out;
 }
 
 nlohmann::json to_json(const SummaryRow& r) {
-  nlohmann::json j = {{"env", r.env},       {"workload", r.workload}, {"params", r.params},
-                      {"metric", r.metric}, {"unit", r.unit},         {"better", to_string(r.better)},
-                      {"source", r.source}, {"stats", to_json(r.stats)}, {"failed", r.failed},
-                      {"status", r.status}};
+  nlohmann::json j = {{"env", r.env},       {"workload", r.workload},
+                      {"params", r.params}, {"metric", r.metric},
+                      {"unit", r.unit},     {"better", to_string(r.better)},
+                      {"source", r.source}, {"stats", to_json(r.stats)},
+                      {"failed", r.failed}, {"status", r.status}};
   if (!r.note.empty()) j["note"] = r.note;
   if (r.has_ratio) {
     j["baseline_env"] = r.baseline_env;

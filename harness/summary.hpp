@@ -3,11 +3,10 @@
 // workload × parameter set × metric, with its statistics and, against the
 // baseline environment, an overhead ratio (> 1 = worse than baseline).
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <tuple>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "harness/results.hpp"
 #include "harness/stats.hpp"
@@ -19,20 +18,20 @@ namespace vbench {
 inline constexpr size_t kMinRepetitionsForCI = 3;
 
 struct SummaryRow {
-  std::string env;       // env label
+  std::string env;  // env label
   std::string workload;
-  std::string params;    // params_key()
+  std::string params;  // params_key()
   std::string metric;
   std::string unit;
   Better better = Better::Higher;
   std::string source = "workload";  // "workload" | "counter" | "env"
   Summary stats;
-  size_t failed = 0;     // failed samples of this (env, workload, params)
+  size_t failed = 0;         // failed samples of this (env, workload, params)
   std::string baseline_env;  // empty for the baseline itself or when absent
   OverheadRatio ratio;       // NaN unless baseline_env is set
   bool has_ratio = false;
-  std::string status;        // "ok" | "partial" | "failed" | "unsupported"
-  std::string note;          // error or reason, for failed/unsupported rows
+  std::string status;  // "ok" | "partial" | "failed" | "unsupported"
+  std::string note;    // error or reason, for failed/unsupported rows
 };
 
 struct RunSummary {

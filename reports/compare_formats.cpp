@@ -9,7 +9,6 @@
 #include "reports/escape.hpp"
 #include "reports/format.hpp"
 
-
 namespace vbench {
 namespace {
 
@@ -177,8 +176,8 @@ std::string render_compare_markdown(const Comparison& c) {
   if (!warnings.empty()) warnings += "\n";
   items.clear();
   for (const auto& u : c.unmatched)
-    items.push_back(fmt::format("- only in {}: {} {} {} {} ({})\n", u.only_in, md(u.env), md(u.workload),
-                                md(u.params), md(u.metric), md(clip_text(u.note, 300))));
+    items.push_back(fmt::format("- only in {}: {} {} {} {} ({})\n", u.only_in, md(u.env), md(u.workload), md(u.params),
+                                md(u.metric), md(clip_text(u.note, 300))));
   const std::string only = bounded_list("\nIn only one run:\n\n", items, "metrics in only one run");
   constexpr size_t kSkeletonRoom = 1000;  // the <details> lines, table heads, notes of what was left out
   const size_t fixed = out.size() + warnings.size() + only.size() + kSkeletonRoom;
@@ -206,9 +205,10 @@ std::string render_compare_markdown(const Comparison& c) {
   std::vector<std::string> rows;
   for (const auto& r : c.rows) rows.push_back(table_row(r));
   if (const size_t left = append_within(out, rows, kMarkdownCommentLimit - only.size() - kSkeletonRoom / 2))
-    out += fmt::format("\n*{} more metrics are left out: a comment holds at most {} characters. compare.json and "
-                       "the JUnit file have them all.*\n",
-                       left, kMarkdownCommentLimit);
+    out += fmt::format(
+        "\n*{} more metrics are left out: a comment holds at most {} characters. compare.json and "
+        "the JUnit file have them all.*\n",
+        left, kMarkdownCommentLimit);
   out += only;
   out += "\n</details>\n";
   return out;

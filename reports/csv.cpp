@@ -1,6 +1,6 @@
-#include <cmath>
-
 #include <fmt/format.h>
+
+#include <cmath>
 
 #include "reports/reports.hpp"
 
@@ -28,9 +28,9 @@ std::string render_summary_csv(const RunSummary& summary) {
                        csv_field(r.workload), csv_field(r.params), csv_field(r.metric), csv_field(r.unit),
                        to_string(r.better), s.n, csv_number(s.median), csv_number(s.mean), csv_number(s.stddev),
                        csv_number(s.cv), csv_number(s.min), csv_number(s.max), csv_number(s.ci_low),
-                       csv_number(s.ci_high), csv_field(r.baseline_env),
-                       r.has_ratio ? csv_number(r.ratio.value) : "", r.has_ratio ? csv_number(r.ratio.ci_low) : "",
-                       r.has_ratio ? csv_number(r.ratio.ci_high) : "", r.status);
+                       csv_number(s.ci_high), csv_field(r.baseline_env), r.has_ratio ? csv_number(r.ratio.value) : "",
+                       r.has_ratio ? csv_number(r.ratio.ci_low) : "", r.has_ratio ? csv_number(r.ratio.ci_high) : "",
+                       r.status);
   }
   return out;
 }

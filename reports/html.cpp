@@ -312,8 +312,7 @@ std::string ratio_cell(const SummaryRow* r, const std::string& baseline) {
 
 // The sortable comparison table: one row per line, the baseline's median
 // ± CI, then each other environment's median and its ratio to the baseline.
-std::string comparison_table(const Report& rep, const std::vector<const EnvGridLine*>& lines,
-                             const std::string& id) {
+std::string comparison_table(const Report& rep, const std::vector<const EnvGridLine*>& lines, const std::string& id) {
   const auto& cmp = rep.cmp;
   std::string o = fmt::format("<div class=\"scroll\"><table class=\"sortable heat\" id=\"{}\"><thead><tr>", id);
   o += "<th scope=\"col\"><button type=\"button\">Workload</button></th>"

@@ -106,9 +106,10 @@ std::string render_markdown(const ResultSet& rs, const RunSummary& summary) {
     }
     constexpr size_t kNoteRoom = 200;
     if (const size_t left = append_within(o, rows, kMarkdownCommentLimit - tail.size() - kNoteRoom))
-      o += fmt::format("\n*{} more rows are left out: a comment holds at most {} characters. The HTML report and "
-                       "results.csv have them all.*\n",
-                       left, kMarkdownCommentLimit);
+      o += fmt::format(
+          "\n*{} more rows are left out: a comment holds at most {} characters. The HTML report and "
+          "results.csv have them all.*\n",
+          left, kMarkdownCommentLimit);
   }
   o += tail;
   return o;

@@ -1,10 +1,9 @@
 #pragma once
 // Reporters: each renders the same result model (ResultSet + RunSummary) in
 // one format. JSON is canonical; everything else is derived from it.
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
 #include "harness/results.hpp"

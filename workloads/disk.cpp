@@ -50,11 +50,16 @@ namespace vbench::disk {
 
 const char* to_string(Pattern p) {
   switch (p) {
-    case Pattern::SeqRead: return "seqread";
-    case Pattern::SeqWrite: return "seqwrite";
-    case Pattern::RandRead: return "randread";
-    case Pattern::RandWrite: return "randwrite";
-    case Pattern::Fsync: return "fsync";
+    case Pattern::SeqRead:
+      return "seqread";
+    case Pattern::SeqWrite:
+      return "seqwrite";
+    case Pattern::RandRead:
+      return "randread";
+    case Pattern::RandWrite:
+      return "randwrite";
+    case Pattern::Fsync:
+      return "fsync";
   }
   return "?";
 }
@@ -114,18 +119,30 @@ Result<AlignedBuffer> aligned_buffer(size_t size, size_t align) {
 
 std::string fs_type_name(long type) {
   switch (static_cast<unsigned long>(type)) {
-    case 0xEF53: return "ext4";  // ext2/3/4 share the magic
-    case 0x58465342: return "xfs";
-    case 0x9123683E: return "btrfs";
-    case 0x01021994: return "tmpfs";
-    case 0x858458F6: return "ramfs";
-    case 0x794C7630: return "overlayfs";
-    case 0x6969: return "nfs";
-    case 0x01021997: return "9p";
-    case 0x65735546: return "fuse";
-    case 0x2FC12FC1: return "zfs";
-    case 0xF2F52010: return "f2fs";
-    case 0x4d44: return "vfat";
+    case 0xEF53:
+      return "ext4";  // ext2/3/4 share the magic
+    case 0x58465342:
+      return "xfs";
+    case 0x9123683E:
+      return "btrfs";
+    case 0x01021994:
+      return "tmpfs";
+    case 0x858458F6:
+      return "ramfs";
+    case 0x794C7630:
+      return "overlayfs";
+    case 0x6969:
+      return "nfs";
+    case 0x01021997:
+      return "9p";
+    case 0x65735546:
+      return "fuse";
+    case 0x2FC12FC1:
+      return "zfs";
+    case 0xF2F52010:
+      return "f2fs";
+    case 0x4d44:
+      return "vfat";
   }
   return fmt::format("filesystem type {:#x}", static_cast<unsigned long>(type));
 }
@@ -265,8 +282,7 @@ Error io_error(const TestFile& f, bool write, uint64_t off, size_t bs, int err) 
                              write ? "write" : "read", bs, off, f.path, f.fs, std::strerror(err)),
                  err};
   if (err == ENOSPC || err == EDQUOT) return no_space(f.dir, f.size, "write", err);
-  return sys_error(fmt::format("{} of {} bytes at offset {} of `{}`", write ? "write" : "read", bs, off, f.path),
-                   err);
+  return sys_error(fmt::format("{} of {} bytes at offset {} of `{}`", write ? "write" : "read", bs, off, f.path), err);
 }
 
 // The measured loop of seqread/seqwrite: synchronous I/O of `bs` at
@@ -284,8 +300,8 @@ Result<DiskTally> sequential_loop(const TestFile& f, bool write, bool flush_at_e
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return io_error(f, write, block * bs, bs, errno);
     if (static_cast<size_t>(n) != bs)
-      return make_error("short {} at offset {} of `{}`: {} of {} bytes", write ? "write" : "read", block * bs,
-                        f.path, n, bs);
+      return make_error("short {} at offset {} of `{}`: {} of {} bytes", write ? "write" : "read", block * bs, f.path,
+                        n, bs);
     ++t.ios;
     t.bytes += bs;
     block = block + 1 == nblocks ? 0 : block + 1;
@@ -357,15 +373,18 @@ class Ring {
       return {};
     }
     std::string why;
-    if (rc == -ENOSYS) why = "the kernel was built without io_uring";
+    if (rc == -ENOSYS)
+      why = "the kernel was built without io_uring";
     else if (rc == -EPERM || rc == -EACCES) {
       auto disabled = read_line("/proc/sys/kernel/io_uring_disabled");
-      why = fmt::format("kernel.io_uring_disabled = {}, or a seccomp filter (container runtimes' default profiles) "
-                        "blocks io_uring_setup",
-                        disabled ? *disabled : std::string("?"));
+      why = fmt::format(
+          "kernel.io_uring_disabled = {}, or a seccomp filter (container runtimes' default profiles) "
+          "blocks io_uring_setup",
+          disabled ? *disabled : std::string("?"));
     } else if (rc == -ENOMEM)
       why = "locked-memory limit too low for the rings on kernels before 5.12 (raise RLIMIT_MEMLOCK)";
-    else why = "unexpected error";
+    else
+      why = "unexpected error";
     return Error{fmt::format("io_uring is unavailable (io_uring_setup with {} entries: {}): {}", entries,
                              std::strerror(-rc), why),
                  -rc};
@@ -402,8 +421,10 @@ Result<DiskTally> random_loop(Ring& ring, const TestFile& f, bool write, std::ve
     io_uring_sqe* sqe = io_uring_get_sqe(ring.get());  // never null: at most slots.size() <= entries queued
     IoSlot& s = slots[i];
     s.offset = rng.below(nblocks) * bs;
-    if (write) io_uring_prep_write(sqe, f.fd.get(), s.buf, static_cast<unsigned>(bs), s.offset);
-    else io_uring_prep_read(sqe, f.fd.get(), s.buf, static_cast<unsigned>(bs), s.offset);
+    if (write)
+      io_uring_prep_write(sqe, f.fd.get(), s.buf, static_cast<unsigned>(bs), s.offset);
+    else
+      io_uring_prep_read(sqe, f.fd.get(), s.buf, static_cast<unsigned>(bs), s.offset);
     io_uring_sqe_set_data64(sqe, i);
     to_stamp.push_back(i);
     ++issued;
@@ -436,8 +457,8 @@ Result<DiskTally> random_loop(Ring& ring, const TestFile& f, bool write, std::ve
       if (cqe->res < 0 || static_cast<size_t>(cqe->res) != bs) {
         if (!failure)
           failure = cqe->res < 0 ? io_error(f, write, s.offset, bs, -cqe->res)
-                                 : make_error("short {} at offset {} of `{}`: {} of {} bytes",
-                                              write ? "write" : "read", s.offset, f.path, cqe->res, bs);
+                                 : make_error("short {} at offset {} of `{}`: {} of {} bytes", write ? "write" : "read",
+                                              s.offset, f.path, cqe->res, bs);
         issuing = false;
         continue;
       }
@@ -525,8 +546,10 @@ Result<DiskTally> measure(Pattern p, const WorkloadContext& ctx) {
   if (auto s = prepare_test_file(*file, fill, ctx.stop); !s) return s.error();
 
   const size_t nbuf = is_random(p) ? static_cast<size_t>(d.qd) : 1;
-  if (auto b = aligned_buffer(nbuf * d.bs, file->mem_align); b) buffers = std::move(*b);
-  else return b.error();
+  if (auto b = aligned_buffer(nbuf * d.bs, file->mem_align); b)
+    buffers = std::move(*b);
+  else
+    return b.error();
   // Written data is random, so that compressing or deduplicating storage
   // cannot shortcut it.
   SplitMix64 rng(kSeed);
@@ -587,7 +610,8 @@ ParamSpec param(std::string name, ParamType type, std::string def, std::string h
 std::vector<ParamSpec> common_params(const char* bs, const char* file_size, bool with_direct) {
   std::vector<ParamSpec> ps = {
       param("bs", ParamType::Size, bs, "block size of each I/O"),
-      param("file_size", ParamType::Size, file_size, "size of the test file in the scratch directory (a multiple of bs)"),
+      param("file_size", ParamType::Size, file_size,
+            "size of the test file in the scratch directory (a multiple of bs)"),
       param("duration", ParamType::Duration, "5s", "measured time (also bounded by an I/O count)"),
   };
   if (with_direct)

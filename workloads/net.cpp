@@ -25,18 +25,16 @@
 namespace vbench {
 namespace {
 
-constexpr int kIoTimeoutMs = 5000;           // connect, and a response that does not come
-constexpr int kUdpTimeoutMs = 200;           // after this an unanswered datagram counts as lost
-constexpr int kWarmupTransactions = 10;      // first-touch costs (page faults, caches) stay out of the sample
+constexpr int kIoTimeoutMs = 5000;                 // connect, and a response that does not come
+constexpr int kUdpTimeoutMs = 200;                 // after this an unanswered datagram counts as lost
+constexpr int kWarmupTransactions = 10;            // first-touch costs (page faults, caches) stay out of the sample
 constexpr uint64_t kMaxTransactions = 50'000'000;  // count bound for rr loops, beside the time bound
 constexpr uint64_t kMaxConnects = 2'000'000;       // count bound for tcp_crr (each one uses a port)
 constexpr uint64_t kMaxStreamWrites = 1'000'000'000;
 
 bool transient(int e) { return e == EAGAIN || e == EWOULDBLOCK || e == EINTR; }
 
-uint64_t deadline_after(uint64_t start_ns, double seconds) {
-  return start_ns + static_cast<uint64_t>(seconds * 1e9);
-}
+uint64_t deadline_after(uint64_t start_ns, double seconds) { return start_ns + static_cast<uint64_t>(seconds * 1e9); }
 
 Result<SocketAddress> peer_address(const WorkloadContext& ctx) {
   auto a = parse_socket_address(ctx.peer);
@@ -176,7 +174,8 @@ Result<WorkloadOutput> run_tcp_stream(WorkloadContext& ctx) {
     // A short send timeout: a stalled stream returns to check the clock and
     // the stop flag instead of blocking past the deadline.
     timeval tv{0, 200'000};
-    if (setsockopt(fd->get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0) return sys_error("setsockopt(SO_SNDTIMEO)");
+    if (setsockopt(fd->get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0)
+      return sys_error("setsockopt(SO_SNDTIMEO)");
     conns.push_back(std::move(*fd));
   }
   const std::vector<char> buf(msg_size, 'v');
@@ -471,9 +470,7 @@ ParamSpec param(const char* name, ParamType type, const char* default_value, con
 ParamSpec duration_param(const char* def) {
   return param("duration", ParamType::Duration, def, "how long to measure (also bounded in count)");
 }
-ParamSpec size_param() {
-  return param("size", ParamType::Size, "1", "request and response size in bytes (1 .. 1MiB)");
-}
+ParamSpec size_param() { return param("size", ParamType::Size, "1", "request and response size in bytes (1 .. 1MiB)"); }
 
 }  // namespace
 
@@ -487,13 +484,13 @@ void add_net_workloads(std::vector<WorkloadDef>& out) {
                  duration_param("5s")},
       .run = run_tcp_stream,
       .needs_peer = true});
-  out.push_back(WorkloadDef{
-      .name = "net.tcp_rr",
-      .description = "TCP request/response on one connection, one transaction in flight, TCP_NODELAY, like "
-                     "netperf TCP_RR: `tps` and per-transaction latency",
-      .params = {size_param(), duration_param("5s")},
-      .run = run_tcp_rr,
-      .needs_peer = true});
+  out.push_back(WorkloadDef{.name = "net.tcp_rr",
+                            .description =
+                                "TCP request/response on one connection, one transaction in flight, TCP_NODELAY, like "
+                                "netperf TCP_RR: `tps` and per-transaction latency",
+                            .params = {size_param(), duration_param("5s")},
+                            .run = run_tcp_rr,
+                            .needs_peer = true});
   out.push_back(WorkloadDef{
       .name = "net.tcp_crr",
       .description = "TCP connect, request, response, close per transaction, like netperf TCP_CRR (the client "
@@ -501,13 +498,13 @@ void add_net_workloads(std::vector<WorkloadDef>& out) {
       .params = {size_param(), duration_param("5s")},
       .run = run_tcp_crr,
       .needs_peer = true});
-  out.push_back(WorkloadDef{
-      .name = "net.udp_rr",
-      .description = "UDP request/response, one datagram in flight, like netperf UDP_RR: `tps`, latency of "
-                     "answered transactions, `lost` = unanswered within 200 ms",
-      .params = {size_param(), duration_param("5s")},
-      .run = run_udp_rr,
-      .needs_peer = true});
+  out.push_back(WorkloadDef{.name = "net.udp_rr",
+                            .description =
+                                "UDP request/response, one datagram in flight, like netperf UDP_RR: `tps`, latency of "
+                                "answered transactions, `lost` = unanswered within 200 ms",
+                            .params = {size_param(), duration_param("5s")},
+                            .run = run_udp_rr,
+                            .needs_peer = true});
 }
 
 }  // namespace vbench

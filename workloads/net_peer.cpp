@@ -2,10 +2,11 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sys/prctl.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -18,8 +19,6 @@
 #include <thread>
 #include <unordered_map>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "core/clock.hpp"
 #include "core/fs.hpp"
@@ -51,8 +50,10 @@ std::string SocketAddress::to_string() const {
 namespace {
 
 void set_port(SocketAddress& a, uint16_t port) {
-  if (a.family == AF_INET) reinterpret_cast<sockaddr_in*>(&a.storage)->sin_port = htons(port);
-  else reinterpret_cast<sockaddr_in6*>(&a.storage)->sin6_port = htons(port);
+  if (a.family == AF_INET)
+    reinterpret_cast<sockaddr_in*>(&a.storage)->sin_port = htons(port);
+  else
+    reinterpret_cast<sockaddr_in6*>(&a.storage)->sin6_port = htons(port);
 }
 
 }  // namespace
@@ -74,7 +75,8 @@ Result<SocketAddress> parse_socket_address(const std::string& text) {
     port = text.substr(colon + 1);
     if (host.find(':') != std::string::npos) return bad("IPv6 addresses go in brackets");
   }
-  if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }))
+  if (port.empty() || port.size() > 5 ||
+      !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }))
     return bad("bad port");
   const unsigned long p = std::stoul(port);
   if (p > 65535) return bad("port out of range");
@@ -110,9 +112,9 @@ Result<SocketAddress> parse_socket_address(const std::string& text) {
 namespace {
 
 constexpr uint64_t kIdleTimeoutNs = 60'000'000'000ull;
-constexpr int kStopCheckMs = 200;      // how often blocking threads look at the stop flag
-constexpr size_t kChunk = 128 * 1024;  // sink reads and response writes, like iperf3's default block
-constexpr size_t kEchoHeader = 9;      // mode byte + two big-endian uint32
+constexpr int kStopCheckMs = 200;            // how often blocking threads look at the stop flag
+constexpr size_t kChunk = 128 * 1024;        // sink reads and response writes, like iperf3's default block
+constexpr size_t kEchoHeader = 9;            // mode byte + two big-endian uint32
 constexpr size_t kMaxDedicatedThreads = 64;  // persistent connections beyond this share the event loops
 
 const char kZeros[kChunk] = {};  // the bytes of every response
@@ -229,8 +231,8 @@ void serve_udp(const PeerShared& sh) {
     ssize_t n = recvfrom(sh.udp_fd, datagram.data(), datagram.size(), 0, reinterpret_cast<sockaddr*>(&from), &from_len);
     if (n < 0) continue;  // the stop-check timeout, EINTR, or an error about an earlier datagram
     // Best effort, like the network: a reply that cannot be sent is lost.
-    (void)sendto(sh.udp_fd, datagram.data(), static_cast<size_t>(n), MSG_DONTWAIT,
-                 reinterpret_cast<sockaddr*>(&from), from_len);
+    (void)sendto(sh.udp_fd, datagram.data(), static_cast<size_t>(n), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from),
+                 from_len);
   }
 }
 
@@ -623,8 +625,8 @@ Result<std::string> PeerProcess::start(const std::string& agent_path, const std:
     int status;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
-      return make_error("network peer `{} serve --listen {}` exited before listening (status {})", agent_path,
-                        listen, status);
+      return make_error("network peer `{} serve --listen {}` exited before listening (status {})", agent_path, listen,
+                        status);
     }
     usleep(5000);
   }

@@ -35,15 +35,15 @@
 namespace vbench {
 
 constexpr char kPeerModeSink = 'S';
-constexpr char kPeerModeEcho = 'E';        // short-lived request/response
-constexpr char kPeerModePersistent = 'R';  // long-lived request/response
+constexpr char kPeerModeEcho = 'E';             // short-lived request/response
+constexpr char kPeerModePersistent = 'R';       // long-lived request/response
 constexpr uint32_t kPeerMaxMessage = 1u << 20;  // 1 MiB
 constexpr int kPeerMaxConnections = 1024;
 
 struct PeerOptions {
   std::string listen = "127.0.0.1:0";  // ADDR:PORT; port 0 = pick one
-  std::string ready_file;  // if set, the bound "ADDR:PORT" is written here (atomically)
-  bool print_address = true;  // print "listening ADDR:PORT" on stdout once bound
+  std::string ready_file;              // if set, the bound "ADDR:PORT" is written here (atomically)
+  bool print_address = true;           // print "listening ADDR:PORT" on stdout once bound
   // Called once the sockets are bound and served, with the actual "ADDR:PORT".
   std::function<void(const std::string&)> on_ready;
 };

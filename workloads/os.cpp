@@ -267,11 +267,11 @@ ParamSpec duration_param() {
 }  // namespace
 
 void add_os_workloads(std::vector<WorkloadDef>& out) {
-  out.push_back(WorkloadDef{
-      .name = "os.syscall",
-      .description = "a cheap system call (getppid via syscall(2)) in batches of 1000: `ns_per_call`",
-      .params = {duration_param()},
-      .run = run_syscall});
+  out.push_back(
+      WorkloadDef{.name = "os.syscall",
+                  .description = "a cheap system call (getppid via syscall(2)) in batches of 1000: `ns_per_call`",
+                  .params = {duration_param()},
+                  .run = run_syscall});
   out.push_back(WorkloadDef{
       .name = "os.ctxswitch",
       .description = "pipe ping-pong between two processes; one round trip = 2 context switches (when on one CPU): "

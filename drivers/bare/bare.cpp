@@ -18,7 +18,8 @@ namespace {
 
 class BareSession : public Session {
  public:
-  BareSession(pid_t pid, AgentChannel ch, std::string scratch) : pid_(pid), ch_(std::move(ch)), scratch_(std::move(scratch)) {}
+  BareSession(pid_t pid, AgentChannel ch, std::string scratch)
+      : pid_(pid), ch_(std::move(ch)), scratch_(std::move(scratch)) {}
   ~BareSession() override { (void)stop(); }
 
   std::string label() const override { return "bare"; }
@@ -80,7 +81,12 @@ class BareSession : public Session {
 Availability BareDriver::probe() const { return {true, "always available"}; }
 
 std::vector<ParamSpec> BareDriver::knobs() const {
-  return {{"cpuset", ParamType::String, "", "CPUs to pin the agent to, e.g. \"0-1\" or \"1\" (empty: no pinning)", false, {}}};
+  return {{"cpuset",
+           ParamType::String,
+           "",
+           "CPUs to pin the agent to, e.g. \"0-1\" or \"1\" (empty: no pinning)",
+           false,
+           {}}};
 }
 
 Result<std::unique_ptr<Session>> BareDriver::start(const EnvSpec& spec) {

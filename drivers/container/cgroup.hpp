@@ -25,9 +25,9 @@ const char* to_string(CgroupVersion v);  // "v1" | "v2"
 // What the host offers, found from its mount table.
 struct CgroupHost {
   CgroupVersion version = CgroupVersion::V2;
-  std::string v2_mount;                             // the cgroup2 mount point ("" = none)
-  std::map<std::string, std::string> v1_mounts;     // controller -> mount point of its hierarchy
-  std::vector<std::string> controllers;             // usable controllers, in the chosen version
+  std::string v2_mount;                          // the cgroup2 mount point ("" = none)
+  std::map<std::string, std::string> v1_mounts;  // controller -> mount point of its hierarchy
+  std::vector<std::string> controllers;          // usable controllers, in the chosen version
   bool has(const std::string& controller) const;
 };
 
@@ -41,18 +41,18 @@ Result<CgroupHost> detect_cgroups(const std::string& mountinfo_path = "/proc/sel
 
 // Block device limits apply to one device (the scratch directory's disk).
 struct IoLimits {
-  unsigned major = 0, minor = 0;  // the whole disk, not a partition
-  uint32_t weight = 0;            // 0 = leave the default
+  unsigned major = 0, minor = 0;                                        // the whole disk, not a partition
+  uint32_t weight = 0;                                                  // 0 = leave the default
   uint64_t read_bps = 0, write_bps = 0, read_iops = 0, write_iops = 0;  // 0 = no cap
   bool any_cap() const { return read_bps || write_bps || read_iops || write_iops; }
 };
 
 struct CgroupLimits {
-  double cpus = 0;                 // CPU bandwidth in CPUs (quota/period); 0 = none
+  double cpus = 0;  // CPU bandwidth in CPUs (quota/period); 0 = none
   uint64_t cpu_period_us = 100000;
-  std::string cpuset;              // CPU list; "" = all the parent has
-  uint64_t memory = 0;             // bytes; 0 = none. Swap is off whenever set.
-  int64_t pids = 0;                // 0 = none
+  std::string cpuset;   // CPU list; "" = all the parent has
+  uint64_t memory = 0;  // bytes; 0 = none. Swap is off whenever set.
+  int64_t pids = 0;     // 0 = none
   IoLimits io;
 };
 
@@ -107,21 +107,21 @@ Status remove_cgroup_dirs(const std::vector<std::string>& dirs);
 
 // The v1/v2 file names for one concept, in one place.
 struct CgroupFiles {
-  const char* procs;          // attach a process
-  const char* cpu_limit;      // v1 quota (period separate); v2 "max period"
-  const char* cpu_period;     // v1 only
-  const char* cpu_stat;       // nr_periods, nr_throttled, throttled_{time,usec}
-  const char* cpu_usage;      // v1 cpuacct.usage (ns); v2 usage_usec in cpu.stat
+  const char* procs;       // attach a process
+  const char* cpu_limit;   // v1 quota (period separate); v2 "max period"
+  const char* cpu_period;  // v1 only
+  const char* cpu_stat;    // nr_periods, nr_throttled, throttled_{time,usec}
+  const char* cpu_usage;   // v1 cpuacct.usage (ns); v2 usage_usec in cpu.stat
   const char* cpuset_cpus;
   const char* cpuset_mems;
   const char* memory_limit;
-  const char* memory_swap;    // v1 memsw limit (memory+swap); v2 swap alone
+  const char* memory_swap;  // v1 memsw limit (memory+swap); v2 swap alone
   const char* memory_peak;
   const char* memory_events;  // where the oom_kill counter lives
   const char* pids_limit;
   const char* io_weight;
   const char* io_stat_bytes;
-  const char* io_stat_ops;    // v2: the same io.stat
+  const char* io_stat_ops;  // v2: the same io.stat
 };
 const CgroupFiles& cgroup_files(CgroupVersion v);
 

@@ -24,8 +24,10 @@ void sum_rwstat(const std::string& text, std::optional<uint64_t>& read, std::opt
   while (std::getline(in, line)) {
     std::istringstream ls(line);
     if (!(ls >> dev >> op >> v)) continue;
-    if (op == "Read") r += v;
-    else if (op == "Write") w += v;
+    if (op == "Read")
+      r += v;
+    else if (op == "Write")
+      w += v;
   }
   // An empty file means no I/O yet: zero, not unknown.
   read = r;
@@ -90,7 +92,8 @@ class CgroupV1 : public Cgroup {
         const char* file = cg_exists(*d, F.io_weight) ? F.io_weight : "blkio.weight";
         if (!cg_exists(*d, file))
           return make_error("io_weight needs a proportional I/O scheduler (BFQ) on cgroup v1; {} has none", *d);
-        if (l.io.weight < 1 || l.io.weight > 1000) return make_error("io_weight {} outside 1..1000 (cgroup v1)", l.io.weight);
+        if (l.io.weight < 1 || l.io.weight > 1000)
+          return make_error("io_weight {} outside 1..1000 (cgroup v1)", l.io.weight);
         if (auto s = cg_write(*d, file, std::to_string(l.io.weight)); !s) return s;
       }
       const std::string dev = fmt::format("{}:{} ", l.io.major, l.io.minor);
@@ -205,8 +208,8 @@ Result<std::unique_ptr<Cgroup>> create_cgroup_v1(const CgroupHost& host, const s
       }
       if (!s) {
         undo();
-        return s.error().context(s.error().err == EEXIST ? "a cgroup of that name exists (a stale run? try `vbench cleanup`)"
-                                                         : "cgroup v1");
+        return s.error().context(
+            s.error().err == EEXIST ? "a cgroup of that name exists (a stale run? try `vbench cleanup`)" : "cgroup v1");
       }
       made.push_back(dir);
     }

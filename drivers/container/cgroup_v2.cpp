@@ -137,10 +137,14 @@ class CgroupV2 : public Cgroup {
         auto v = parse_u64(w.substr(eq + 1));
         if (!v) continue;
         const std::string k = w.substr(0, eq);
-        if (k == "rbytes") rb += *v;
-        else if (k == "wbytes") wb += *v;
-        else if (k == "rios") ro += *v;
-        else if (k == "wios") wo += *v;
+        if (k == "rbytes")
+          rb += *v;
+        else if (k == "wbytes")
+          wb += *v;
+        else if (k == "rios")
+          ro += *v;
+        else if (k == "wios")
+          wo += *v;
       }
       u.io_read_bytes = rb;
       u.io_write_bytes = wb;
@@ -195,8 +199,8 @@ Result<std::unique_ptr<Cgroup>> create_cgroup_v2(const CgroupHost& host, const s
   }
   if (!s) {
     if (s.error().err != EEXIST) (void)remove_cgroup_dirs({dir});
-    return s.error().context(s.error().err == EEXIST ? "a cgroup of that name exists (a stale run? try `vbench cleanup`)"
-                                                     : "cgroup v2");
+    return s.error().context(
+        s.error().err == EEXIST ? "a cgroup of that name exists (a stale run? try `vbench cleanup`)" : "cgroup v2");
   }
   return std::unique_ptr<Cgroup>(std::make_unique<CgroupV2>(dir, host.controllers));
 }

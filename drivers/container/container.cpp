@@ -58,8 +58,10 @@ Result<std::pair<unsigned, unsigned>> scratch_disk(const std::string& dir) {
   unsigned maj = major(st.st_dev), min = minor(st.st_dev);
   const std::string sys = fmt::format("/sys/dev/block/{}:{}", maj, min);
   if (!path_exists(sys))
-    return make_error("scratch `{}` is on device {}:{}, which is not a block device (tmpfs, overlay, btrfs "
-                      "subvolume?): I/O limits need a disk", dir, maj, min);
+    return make_error(
+        "scratch `{}` is on device {}:{}, which is not a block device (tmpfs, overlay, btrfs "
+        "subvolume?): I/O limits need a disk",
+        dir, maj, min);
   if (path_exists(sys + "/partition")) {
     auto parent = read_line(sys + "/../dev");
     if (!parent) return parent.error().context("scratch disk");
@@ -94,8 +96,10 @@ Result<ContainerConfig> resolve_config(const std::vector<ParamSpec>& specs, cons
   c.limits.cpuset = j["cpuset"].get<std::string>();
   c.limits.memory = j["memory"].get<uint64_t>();
   if (c.limits.memory > 0 && c.limits.memory < kMinMemory)
-    return make_error("memory = {} is below what the agent itself needs ({}); a limit for a workload's footprint "
-                      "belongs above that", format_size(c.limits.memory), format_size(kMinMemory));
+    return make_error(
+        "memory = {} is below what the agent itself needs ({}); a limit for a workload's footprint "
+        "belongs above that",
+        format_size(c.limits.memory), format_size(kMinMemory));
   c.limits.pids = j["pids"].get<int64_t>();
   if (c.limits.pids < 0) return make_error("pids must be >= 0 (0 = no limit)");
   const int64_t weight = j["io_weight"].get<int64_t>();
@@ -108,7 +112,8 @@ Result<ContainerConfig> resolve_config(const std::vector<ParamSpec>& specs, cons
   c.limits.io.read_iops = static_cast<uint64_t>(riops);
   c.limits.io.write_iops = static_cast<uint64_t>(wiops);
   if (c.limits.io.weight > 0 || c.limits.io.any_cap()) {
-    if (env.scratch_dir.empty()) return make_error("io_* knobs limit the scratch disk, and there is no scratch directory");
+    if (env.scratch_dir.empty())
+      return make_error("io_* knobs limit the scratch disk, and there is no scratch directory");
     auto disk = scratch_disk(env.scratch_dir);
     if (!disk) return disk.error();
     c.limits.io.major = disk->first;
@@ -160,9 +165,8 @@ class ContainerSession : public Session {
 
   Status start() {
     const uint64_t t0 = now_ns();
-    const std::string run_id = spec_.run_id.empty()
-                                   ? fmt::format("vb-{}-{:x}", utc_compact_timestamp(), ::getpid())
-                                   : spec_.run_id;
+    const std::string run_id =
+        spec_.run_id.empty() ? fmt::format("vb-{}-{:x}", utc_compact_timestamp(), ::getpid()) : spec_.run_id;
     rec_.run_id = run_id;
     rec_.env = spec_.name.empty() ? "container" : spec_.name;
     rec_.instance = sanitize_name(run_id + "-" + rec_.env);
@@ -230,8 +234,8 @@ class ContainerSession : public Session {
       // -1000 for the agent (never a victim) needs CAP_SYS_RESOURCE, which
       // some hosts withhold even from root, so it is a best effort.
       if (auto s = write_file(fmt::format("/proc/{}/oom_score_adj", pid), "-1000"); !s)
-        oom_note_ = "agent oom_score_adj -1000 refused (" + s.error().message +
-                    "); workloads run with oom_score_adj 1000";
+        oom_note_ =
+            "agent oom_score_adj -1000 refused (" + s.error().message + "); workloads run with oom_score_adj 1000";
       else
         oom_note_ = "agent oom_score_adj -1000; workloads run with oom_score_adj 1000";
       UniqueFd ns(::open(fmt::format("/proc/{}/ns/net", pid).c_str(), O_RDONLY | O_CLOEXEC));
@@ -284,8 +288,10 @@ class ContainerSession : public Session {
     auto metrics = cgroup_sample_metrics(before, after);
     s->env_metrics.insert(s->env_metrics.end(), metrics.begin(), metrics.end());
     if (!s->ok && before.oom_kills && after.oom_kills && *after.oom_kills > *before.oom_kills)
-      s->error = fmt::format("out of memory: the kernel's OOM killer ended the workload at the container's memory "
-                             "limit of {} ({})", format_size(cfg_.limits.memory), s->error);
+      s->error = fmt::format(
+          "out of memory: the kernel's OOM killer ended the workload at the container's memory "
+          "limit of {} ({})",
+          format_size(cfg_.limits.memory), s->error);
     return s;
   }
 
@@ -344,9 +350,9 @@ class ContainerSession : public Session {
     int st = 0;
     if (init_pid_ > 0 && wait_init(2, &st) == init_pid_) {
       init_pid_ = -1;
-      const std::string how = WIFSIGNALED(st) ? fmt::format("killed by signal {} ({})", WTERMSIG(st),
-                                                            strsignal(WTERMSIG(st)))
-                                              : fmt::format("exited with status {}", WEXITSTATUS(st));
+      const std::string how = WIFSIGNALED(st)
+                                  ? fmt::format("killed by signal {} ({})", WTERMSIG(st), strsignal(WTERMSIG(st)))
+                                  : fmt::format("exited with status {}", WEXITSTATUS(st));
       return e.context(fmt::format("{}: the agent (the container's init) died: {}", label(), how));
     }
     return e.context(label());
@@ -361,8 +367,11 @@ class ContainerSession : public Session {
     if (l.pids > 0) limits["pids"] = l.pids;
     if (l.io.weight > 0) limits["io_weight"] = l.io.weight;
     if (l.io.any_cap())
-      limits["io"] = {{"device", fmt::format("{}:{}", l.io.major, l.io.minor)}, {"read_bps", l.io.read_bps},
-                      {"write_bps", l.io.write_bps}, {"read_iops", l.io.read_iops}, {"write_iops", l.io.write_iops}};
+      limits["io"] = {{"device", fmt::format("{}:{}", l.io.major, l.io.minor)},
+                      {"read_bps", l.io.read_bps},
+                      {"write_bps", l.io.write_bps},
+                      {"read_iops", l.io.read_iops},
+                      {"write_iops", l.io.write_iops}};
     nlohmann::json j = {{"instance", rec_.instance},
                         {"cgroup", to_string(host_.version)},
                         {"cgroup_controllers", host_.controllers},
@@ -370,7 +379,9 @@ class ContainerSession : public Session {
                         {"limits", limits},
                         {"network", net_.describe()},
                         {"userns", cfg_.userns},
-                        {"scratch", spec_.scratch_dir.empty() ? "none" : cfg_.scratch_overlay ? "overlay" : "bind"},
+                        {"scratch", spec_.scratch_dir.empty() ? "none"
+                                    : cfg_.scratch_overlay    ? "overlay"
+                                                              : "bind"},
                         {"namespaces", {"mnt", "pid", "net", "uts", "ipc", "cgroup"}}};
     if (cfg_.userns) j["namespaces"].push_back("user");
     if (init_pid_ > 0) j["init_pid"] = init_pid_;  // in the host's PID namespace
@@ -471,20 +482,39 @@ Availability ContainerDriver::probe() const {
 
 std::vector<ParamSpec> ContainerDriver::knobs() const {
   return {
-      {"cpus", ParamType::Double, "0", "CPU bandwidth limit in CPUs (cgroup quota/period), e.g. 0.5; 0 = none", false, {}},
+      {"cpus",
+       ParamType::Double,
+       "0",
+       "CPU bandwidth limit in CPUs (cgroup quota/period), e.g. 0.5; 0 = none",
+       false,
+       {}},
       {"cpu_period", ParamType::Duration, "100ms", "period of the CPU bandwidth limit", false, {}},
       {"cpuset", ParamType::String, "", "CPUs the container may run on, e.g. \"1\" or \"0-1\" (empty: all)", false, {}},
       {"memory", ParamType::Size, "0", "memory limit, swap off (e.g. 512MiB); 0 = none", false, {}},
       {"pids", ParamType::Int, "0", "maximum number of tasks; 0 = none", false, {}},
-      {"io_weight", ParamType::Int, "0", "proportional I/O weight (v1 BFQ 1..1000, v2 1..10000); 0 = default", false, {}},
+      {"io_weight",
+       ParamType::Int,
+       "0",
+       "proportional I/O weight (v1 BFQ 1..1000, v2 1..10000); 0 = default",
+       false,
+       {}},
       {"io_read_bps", ParamType::Size, "0", "read bandwidth cap on the scratch disk, bytes/s; 0 = none", false, {}},
       {"io_write_bps", ParamType::Size, "0", "write bandwidth cap on the scratch disk, bytes/s; 0 = none", false, {}},
       {"io_read_iops", ParamType::Int, "0", "read IOPS cap on the scratch disk; 0 = none", false, {}},
       {"io_write_iops", ParamType::Int, "0", "write IOPS cap on the scratch disk; 0 = none", false, {}},
-      {"network", ParamType::String, "veth", "link to the host peer: none, veth, bridge, or nat (Docker-like masquerade)",
-       false, {"none", "veth", "bridge", "nat"}},
+      {"network",
+       ParamType::String,
+       "veth",
+       "link to the host peer: none, veth, bridge, or nat (Docker-like masquerade)",
+       false,
+       {"none", "veth", "bridge", "nat"}},
       {"userns", ParamType::Bool, "false", "also a user namespace (container root = the invoking user)", false, {}},
-      {"scratch_overlay", ParamType::Bool, "false", "scratch through overlayfs (upper layer on the scratch disk)", false, {}},
+      {"scratch_overlay",
+       ParamType::Bool,
+       "false",
+       "scratch through overlayfs (upper layer on the scratch disk)",
+       false,
+       {}},
   };
 }
 

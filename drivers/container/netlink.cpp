@@ -321,8 +321,10 @@ Result<std::vector<LinkInfo>> Rtnl::links() {
     LinkInfo li;
     li.index = m->ifi_index;
     for_each_attr(IFLA_RTA(m), IFLA_PAYLOAD(r), [&](const rtattr* a) {
-      if (a->rta_type == IFLA_IFNAME) li.name = attr_string(a);
-      else if (a->rta_type == IFLA_IFALIAS) li.alias = attr_string(a);
+      if (a->rta_type == IFLA_IFNAME)
+        li.name = attr_string(a);
+      else if (a->rta_type == IFLA_IFALIAS)
+        li.alias = attr_string(a);
       else if (a->rta_type == IFLA_LINKINFO)
         for_each_attr(RTA_DATA(a), RTA_PAYLOAD(a), [&](const rtattr* n) {
           if (n->rta_type == IFLA_INFO_KIND) li.kind = attr_string(n);

@@ -20,7 +20,7 @@ namespace vbench {
 namespace {
 
 constexpr uint32_t kBase = (198u << 24) | (18u << 16);  // 198.18.0.0/15
-constexpr uint32_t kBlocks = (1u << 17) / 4;             // /30 blocks in a /15
+constexpr uint32_t kBlocks = (1u << 17) / 4;            // /30 blocks in a /15
 constexpr int kPrefix = 30;
 
 // Names inside the namespaces vbench owns (unique there by construction).
@@ -77,8 +77,10 @@ Result<UniqueFd> new_router_namespace() {
       return;
     }
     UniqueFd fd(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
-    if (!fd) out = sys_error("open the router namespace");
-    else out = std::move(fd);
+    if (!fd)
+      out = sys_error("open the router namespace");
+    else
+      out = std::move(fd);
   });
   t.join();
   return out;
@@ -140,8 +142,8 @@ Status write_in_netns(int netns_fd, const std::string& path, const std::string& 
   });
 }
 
-Status veth_to_container(Rtnl& host, Rtnl& ctr, const std::string& instance, const std::string& host_link,
-                         int ctr_ns, Ipv4 host_addr, Ipv4 ctr_addr, bool host_addr_on_link) {
+Status veth_to_container(Rtnl& host, Rtnl& ctr, const std::string& instance, const std::string& host_link, int ctr_ns,
+                         Ipv4 host_addr, Ipv4 ctr_addr, bool host_addr_on_link) {
   if (auto s = host.add_veth(host_link, kContainerLink, ctr_ns); !s) return s;
   if (auto s = host.set_alias(host_link, link_alias(instance)); !s) return s;
   if (host_addr_on_link)
@@ -163,20 +165,27 @@ Result<NetworkMode> parse_network_mode(const std::string& s) {
 
 const char* to_string(NetworkMode m) {
   switch (m) {
-    case NetworkMode::None: return "none";
-    case NetworkMode::Veth: return "veth";
-    case NetworkMode::Bridge: return "bridge";
-    case NetworkMode::Nat: return "nat";
+    case NetworkMode::None:
+      return "none";
+    case NetworkMode::Veth:
+      return "veth";
+    case NetworkMode::Bridge:
+      return "bridge";
+    case NetworkMode::Nat:
+      return "nat";
   }
   return "?";
 }
 
 std::vector<std::string> planned_host_links(const std::string& instance, NetworkMode mode) {
   switch (mode) {
-    case NetworkMode::None: return {};
+    case NetworkMode::None:
+      return {};
     case NetworkMode::Veth:
-    case NetworkMode::Nat: return {link_name(instance, 'h')};
-    case NetworkMode::Bridge: return {link_name(instance, 'h'), link_name(instance, 'b')};
+    case NetworkMode::Nat:
+      return {link_name(instance, 'h')};
+    case NetworkMode::Bridge:
+      return {link_name(instance, 'h'), link_name(instance, 'b')};
   }
   return {};
 }
@@ -303,9 +312,9 @@ Result<ContainerNetwork> setup_network(NetworkMode mode, const std::string& inst
   // Forwarding and masquerading in the router namespace only.
   if (s) s = write_in_netns(rns, "/proc/sys/net/ipv4/ip_forward", "1");
   if (s)
-    s = router_iptables(rns, {"-w", "-t", "nat", "-A", "POSTROUTING", "-s",
-                              fmt::format("{}/{}", block_address(*inner, 0).str(), kPrefix), "-o", kRouterUplink, "-j",
-                              "MASQUERADE"});
+    s = router_iptables(
+        rns, {"-w", "-t", "nat", "-A", "POSTROUTING", "-s",
+              fmt::format("{}/{}", block_address(*inner, 0).str(), kPrefix), "-o", kRouterUplink, "-j", "MASQUERADE"});
   if (!s) return fail(s.error());
   return net;
 }

@@ -14,10 +14,9 @@
 // Every address is a /30 from 198.18.0.0/15 (RFC 2544 benchmarking space),
 // chosen so that it is on no host interface yet (under a lock shared by
 // concurrent vbench processes).
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
@@ -51,7 +50,8 @@ Status delete_host_links(const std::vector<std::string>& names);
 
 // The /30 block index for a container: the first block from `start` whose
 // four addresses are all unused. Exposed for tests.
-Result<uint32_t> pick_free_block(const std::vector<Ipv4>& in_use, uint32_t start, const std::vector<uint32_t>& taken = {});
+Result<uint32_t> pick_free_block(const std::vector<Ipv4>& in_use, uint32_t start,
+                                 const std::vector<uint32_t>& taken = {});
 Ipv4 block_address(uint32_t block, uint32_t host);  // 198.18.0.0 + 4 * block + host
 
 }  // namespace vbench

@@ -62,8 +62,10 @@ Status minimal_dev(const std::string& dev) {
     if (auto s = make_file(target, 0666); !s) return s;
     if (auto s = bind_mount(std::string("/dev/") + n, target); !s) return s;
   }
-  const std::pair<const char*, const char*> links[] = {
-      {"fd", "/proc/self/fd"}, {"stdin", "/proc/self/fd/0"}, {"stdout", "/proc/self/fd/1"}, {"stderr", "/proc/self/fd/2"}};
+  const std::pair<const char*, const char*> links[] = {{"fd", "/proc/self/fd"},
+                                                       {"stdin", "/proc/self/fd/0"},
+                                                       {"stdout", "/proc/self/fd/1"},
+                                                       {"stderr", "/proc/self/fd/2"}};
   for (const auto& [name, to] : links)
     if (::symlink(to, (dev + "/" + name).c_str()) != 0) return sys_error(fmt::format("symlink `{}/{}`", dev, name));
   if (auto s = make_dir(dev + "/shm", 01777); !s) return s;
@@ -104,7 +106,8 @@ Status assemble_rootfs(const RootfsPlan& p) {
       // copy-up and whiteout paths like in a container built from an image.
       const std::string lower = r + "/.scratch-lower";
       if (auto s = make_dir(lower); !s) return s;
-      const std::string opts = fmt::format("lowerdir={},upperdir={},workdir={}", lower, p.overlay_upper, p.overlay_work);
+      const std::string opts =
+          fmt::format("lowerdir={},upperdir={},workdir={}", lower, p.overlay_upper, p.overlay_work);
       if (auto s = do_mount("overlay", target, "overlay", MS_NOSUID | MS_NODEV, opts); !s) return s;
     } else {
       if (auto s = bind_mount(p.scratch, target); !s) return s;

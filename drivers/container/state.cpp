@@ -14,10 +14,9 @@ std::string root_mount_dir(const std::string& instance) { return container_state
 
 Status write_record(const ContainerRecord& r) {
   if (auto s = mkdir_p(container_state_dir(), 0700); !s) return s;
-  nlohmann::json j = {{"instance", r.instance},       {"run_id", r.run_id},
-                      {"env", r.env},                 {"owner_pid", r.owner_pid},
-                      {"owner_start", r.owner_start}, {"cgroup_dirs", r.cgroup_dirs},
-                      {"host_links", r.host_links},   {"overlay_dir", r.overlay_dir}};
+  nlohmann::json j = {{"instance", r.instance},     {"run_id", r.run_id},           {"env", r.env},
+                      {"owner_pid", r.owner_pid},   {"owner_start", r.owner_start}, {"cgroup_dirs", r.cgroup_dirs},
+                      {"host_links", r.host_links}, {"overlay_dir", r.overlay_dir}};
   return write_file_atomic(record_path(r.instance), j.dump(2) + "\n");
 }
 
@@ -75,8 +74,8 @@ std::string instance_of_alias(const std::string& alias) {
 std::string sanitize_name(const std::string& s) {
   std::string out;
   for (char c : s) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-                    (c == '.' && !out.empty());
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                    c == '_' || (c == '.' && !out.empty());
     out += ok ? c : '_';
   }
   return out.substr(0, 100);

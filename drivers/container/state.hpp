@@ -37,7 +37,6 @@ Status write_record(const ContainerRecord& rec);
 Result<ContainerRecord> read_record(const std::string& path);
 Status remove_record(const std::string& instance);
 
-
 // Whether the recorded owner is still the same running process.
 bool owner_alive(const ContainerRecord& rec);
 

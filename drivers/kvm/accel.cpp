@@ -43,9 +43,10 @@ Result<AccelChoice> choose_accel(const std::string& knob, const HostKvm& host) {
   if (knob == "tcg") return AccelChoice{"tcg", "accel = \"tcg\" in the suite"};
   if (knob == "kvm") {
     if (host.hardware()) return AccelChoice{"kvm", host.describe()};
-    return make_error("accel = \"kvm\" but this host cannot run it: {}; fix: use accel = \"auto\" or \"tcg\" "
-                      "(emulated guest), or run on a host with VT-x/AMD-V and kvm_intel/kvm_amd loaded",
-                      host.describe());
+    return make_error(
+        "accel = \"kvm\" but this host cannot run it: {}; fix: use accel = \"auto\" or \"tcg\" "
+        "(emulated guest), or run on a host with VT-x/AMD-V and kvm_intel/kvm_amd loaded",
+        host.describe());
   }
   if (knob != "auto" && !knob.empty()) return make_error("accel = \"{}\": expected \"auto\", \"kvm\" or \"tcg\"", knob);
   if (host.hardware()) return AccelChoice{"kvm", host.describe()};

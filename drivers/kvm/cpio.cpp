@@ -1,8 +1,7 @@
 #include "drivers/kvm/cpio.hpp"
 
-#include <sys/stat.h>
-
 #include <fmt/format.h>
+#include <sys/stat.h>
 
 namespace vbench {
 namespace {

@@ -45,8 +45,8 @@ std::string dirname_of(const std::string& path) {
 }
 
 // Resolves `drivers` of the kernel at `image` into built-ins and modules.
-Result<GuestKernel> resolve_kernel(const std::string& image, const std::string& origin,
-                                   const std::string& modules_knob, const std::vector<std::string>& drivers) {
+Result<GuestKernel> resolve_kernel(const std::string& image, const std::string& origin, const std::string& modules_knob,
+                                   const std::vector<std::string>& drivers) {
   if (::access(image.c_str(), R_OK) != 0) return sys_error(fmt::format("guest kernel `{}`", image));
   GuestKernel k;
   k.image = image;
@@ -85,15 +85,18 @@ Result<GuestKernel> resolve_kernel(const std::string& image, const std::string& 
         k.builtin.push_back(d);
         continue;
       }
-      if (config.find("\n" + sym + "=y") != std::string::npos) k.builtin.push_back(d);
+      if (config.find("\n" + sym + "=y") != std::string::npos)
+        k.builtin.push_back(d);
       else if (config.find("\n" + sym + "=m") != std::string::npos)
-        return make_error("guest kernel {} ({}): {} is a module, but there is no module tree (/lib/modules/{}); "
-                          "fix: set kernel_modules = \"/path/to/lib/modules/{}\"",
-                          k.version, image, d, k.version, k.version);
+        return make_error(
+            "guest kernel {} ({}): {} is a module, but there is no module tree (/lib/modules/{}); "
+            "fix: set kernel_modules = \"/path/to/lib/modules/{}\"",
+            k.version, image, d, k.version, k.version);
       else
-        return make_error("guest kernel {} ({}) lacks the {} driver ({} is not set); fix: use a kernel with "
-                          "virtio drivers, e.g. the Debian cloud kernel ci/bootstrap installs",
-                          k.version, image, d, sym);
+        return make_error(
+            "guest kernel {} ({}) lacks the {} driver ({} is not set); fix: use a kernel with "
+            "virtio drivers, e.g. the Debian cloud kernel ci/bootstrap installs",
+            k.version, image, d, sym);
     }
     if (config.empty())
       k.note = fmt::format("no module tree or config for {}: assuming its virtio drivers are built in", k.version);
@@ -129,11 +132,11 @@ Result<GuestKernel> resolve_kernel(const std::string& image, const std::string& 
     if (visiting.count(name)) return make_error("module dependency cycle through {}", name);
     auto f = files.find(name);
     if (f == files.end())
-      return make_error("guest kernel {} ({}) lacks {}{}: neither built in (modules.builtin) nor a module under "
-                        "`{}`; fix: use a kernel with virtio drivers, e.g. the Debian cloud kernel ci/bootstrap "
-                        "installs",
-                        k.version, image, name, needed_by.empty() ? "" : " (needed by " + needed_by + ")",
-                        k.modules_dir);
+      return make_error(
+          "guest kernel {} ({}) lacks {}{}: neither built in (modules.builtin) nor a module under "
+          "`{}`; fix: use a kernel with virtio drivers, e.g. the Debian cloud kernel ci/bootstrap "
+          "installs",
+          k.version, image, name, needed_by.empty() ? "" : " (needed by " + needed_by + ")", k.modules_dir);
     visiting.insert(name);
     auto data = load_module_file(f->second);
     if (!data) return data.error();
@@ -257,9 +260,10 @@ Result<GuestKernel> find_guest_kernel(const std::string& kernel, const std::stri
        it.increment(ec))
     if (it->path().filename().string().rfind("vmlinuz-", 0) == 0) images.push_back(it->path().string());
   if (images.empty())
-    return make_error("no guest kernel: {}; and none under {}/boot; fix: run ci/bootstrap (it fetches the Debian "
-                      "cloud kernel), or set kernel = \"/path/to/vmlinuz\" in the kvm environment",
-                      note, kGuestKernelCacheDir);
+    return make_error(
+        "no guest kernel: {}; and none under {}/boot; fix: run ci/bootstrap (it fetches the Debian "
+        "cloud kernel), or set kernel = \"/path/to/vmlinuz\" in the kvm environment",
+        note, kGuestKernelCacheDir);
   std::sort(images.begin(), images.end(),
             [](const std::string& a, const std::string& b) { return strverscmp(a.c_str(), b.c_str()) > 0; });
   auto k = resolve_kernel(images.front(), "ci/bootstrap", modules_dir, drivers);

@@ -32,10 +32,10 @@ struct GuestModule {
 };
 
 struct GuestKernel {
-  std::string image;        // bzImage path
-  std::string version;      // "6.1.0-56-cloud-amd64", from the image header
-  std::string origin;       // "suite knob `kernel`" | "host /boot" | "ci/bootstrap"
-  std::string modules_dir;  // "" when the kernel has no module tree here
+  std::string image;                 // bzImage path
+  std::string version;               // "6.1.0-56-cloud-amd64", from the image header
+  std::string origin;                // "suite knob `kernel`" | "host /boot" | "ci/bootstrap"
+  std::string modules_dir;           // "" when the kernel has no module tree here
   std::vector<std::string> builtin;  // needed drivers that are built into the image
   std::vector<GuestModule> modules;  // to load, dependencies first
   std::string note;                  // e.g. why the host kernel was not used

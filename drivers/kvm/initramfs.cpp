@@ -8,8 +8,8 @@
 
 #include "agent/init.hpp"
 #include "core/fs.hpp"
-#include "drivers/kvm/cpio.hpp"
 #include "core/sha256.hpp"
+#include "drivers/kvm/cpio.hpp"
 
 namespace vbench {
 namespace fs = std::filesystem;

@@ -16,9 +16,9 @@ inline constexpr const char* kInitramfsCacheDir = "/var/cache/vbench/initramfs";
 inline constexpr size_t kInitramfsCacheKeep = 8;
 
 struct Initramfs {
-  std::string path;    // <cache_dir>/<hash>.cpio
-  std::string hash;    // SHA-256 of the inputs (hex)
-  bool reused = false; // found in the cache
+  std::string path;     // <cache_dir>/<hash>.cpio
+  std::string hash;     // SHA-256 of the inputs (hex)
+  bool reused = false;  // found in the cache
   size_t bytes = 0;
 };
 

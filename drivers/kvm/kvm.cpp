@@ -156,10 +156,11 @@ class KvmSession : public Session {
   nlohmann::json describe() const override { return describe_; }
   std::vector<std::string> warnings() const override {
     if (accel_.accel != "tcg") return {};
-    return {fmt::format("{}: no hardware-assisted KVM on this host ({}); the guest ran under QEMU's TCG emulator, "
-                        "so these numbers are an emulator's, not KVM's (single-threaded TCG: the vCPUs take turns on one "
-                        "host thread)",
-                        label(), host_kvm_.describe())};
+    return {
+        fmt::format("{}: no hardware-assisted KVM on this host ({}); the guest ran under QEMU's TCG emulator, "
+                    "so these numbers are an emulator's, not KVM's (single-threaded TCG: the vCPUs take turns on one "
+                    "host thread)",
+                    label(), host_kvm_.describe())};
   }
 
   Status boot();
@@ -220,9 +221,8 @@ Status KvmSession::prepare_disk() {
   }
   // Inode tables and journal written now, not lazily by the guest's
   // ext4lazyinit thread while disk workloads are measured.
-  auto mkfs = run_capture({"mkfs.ext4", "-q", "-F", "-L", "vbench", "-E", "lazy_itable_init=0,lazy_journal_init=0",
-                           image_},
-                          300);
+  auto mkfs = run_capture(
+      {"mkfs.ext4", "-q", "-F", "-L", "vbench", "-E", "lazy_itable_init=0,lazy_journal_init=0", image_}, 300);
   if (!mkfs) return mkfs.error().context("format the guest disk (e2fsprogs)");
   return {};
 }
@@ -240,16 +240,15 @@ std::vector<std::string> KvmSession::qemu_argv(const std::string& initrd, bool v
       // while it patches its own kernel text (a static key flipped by
       // once_deferred: one vCPU spins in text_poke_bp waiting for the other,
       // which loops on the int3 in exc_int3), and stops answering for good.
-      "-S", "-machine", cfg_.machine, "-accel", accel_.accel == "tcg" ? "tcg,thread=single" : accel_.accel,
-      "-cpu", accel_.accel == "kvm" ? "host" : "max",
-      "-smp", std::to_string(cfg_.vcpus), "-m", fmt::format("{}M", mib)};
+      "-S", "-machine", cfg_.machine, "-accel", accel_.accel == "tcg" ? "tcg,thread=single" : accel_.accel, "-cpu",
+      accel_.accel == "kvm" ? "host" : "max", "-smp", std::to_string(cfg_.vcpus), "-m", fmt::format("{}M", mib)};
   if (cfg_.hugepages) {
     a.insert(a.end(), {"-object",
                        fmt::format("memory-backend-memfd,id=ram0,size={}M,hugetlb=on,hugetlbsize=2M,prealloc=on", mib),
                        "-machine", "memory-backend=ram0"});
   }
-  std::string cmdline = fmt::format("console=ttyS0 panic=-1 oops=panic {}{}/{}", kGuestIpParam, link_.guest_ip,
-                                    link_.prefix);
+  std::string cmdline =
+      fmt::format("console=ttyS0 panic=-1 oops=panic {}{}/{}", kGuestIpParam, link_.guest_ip, link_.prefix);
   if (!cfg_.kernel_cmdline.empty()) cmdline += " " + cfg_.kernel_cmdline;
   a.insert(a.end(), {"-kernel", kernel_.image, "-initrd", initrd, "-append", cmdline});
   a.insert(a.end(), {"-chardev", fmt::format("file,id=console,path={}", state_.path("console.log")), "-serial",
@@ -260,10 +259,10 @@ std::vector<std::string> KvmSession::qemu_argv(const std::string& initrd, bool v
   a.insert(a.end(), {"-device", fmt::format("virtio-serial-{},id=vser0", bus), "-chardev",
                      fmt::format("socket,id=ctl,path={}", state_.path("ctl.sock")), "-device",
                      fmt::format("virtserialport,bus=vser0.0,chardev=ctl,name={}", kGuestControlPort)});
-  a.insert(a.end(), {"-drive",
-                     fmt::format("file={},if=none,id=disk0,format=raw,cache={},aio={}", image_, cfg_.disk_cache,
-                                 cfg_.disk_aio),
-                     "-device", fmt::format("virtio-blk-{},drive=disk0", bus)});
+  a.insert(a.end(),
+           {"-drive",
+            fmt::format("file={},if=none,id=disk0,format=raw,cache={},aio={}", image_, cfg_.disk_cache, cfg_.disk_aio),
+            "-device", fmt::format("virtio-blk-{},drive=disk0", bus)});
   // The tap descriptor is inherited as fd 3 (see spawn_qemu).
   a.insert(a.end(), {"-netdev", fmt::format("tap,id=net0,fd=3,vhost={}", vhost ? "on" : "off"), "-device",
                      fmt::format("virtio-net-{},netdev=net0,mac={}", bus, link_.mac)});
@@ -293,8 +292,10 @@ Status KvmSession::spawn_qemu(const std::vector<std::string>& argv) {
     dup2(devnull, 0);
     dup2(out, 1);
     dup2(out, 2);
-    if (tap_fd == 3) fcntl(3, F_SETFD, 0);
-    else dup2(tap_fd, 3);
+    if (tap_fd == 3)
+      fcntl(3, F_SETFD, 0);
+    else
+      dup2(tap_fd, 3);
     // Nothing else leaks in: another session's tap kept open by this QEMU
     // would outlive that session.
     close_range(4, ~0u, 0);
@@ -387,17 +388,18 @@ Status KvmSession::wait_for_agent(uint64_t t0, uint64_t deadline) {
     }
     if (!qemu_running()) {
       std::string why = "qemu exited before the agent was ready";
-      if (WIFEXITED(qemu_status_) && WEXITSTATUS(qemu_status_) == 0) why += " (the guest powered off or reset)";
-      else if (WIFEXITED(qemu_status_)) why += fmt::format(" (status {})", WEXITSTATUS(qemu_status_));
-      else if (WIFSIGNALED(qemu_status_)) why += fmt::format(" (signal {})", WTERMSIG(qemu_status_));
-      if (auto log = read_file(state_.path("qemu.log")); log && !log->empty())
-        why += ": " + last_lines(*log, 3);
+      if (WIFEXITED(qemu_status_) && WEXITSTATUS(qemu_status_) == 0)
+        why += " (the guest powered off or reset)";
+      else if (WIFEXITED(qemu_status_))
+        why += fmt::format(" (status {})", WEXITSTATUS(qemu_status_));
+      else if (WIFSIGNALED(qemu_status_))
+        why += fmt::format(" (signal {})", WTERMSIG(qemu_status_));
+      if (auto log = read_file(state_.path("qemu.log")); log && !log->empty()) why += ": " + last_lines(*log, 3);
       return make_error("{}", why);
     }
     if (h.error().message.find("closed the channel") != std::string::npos)
       return make_error("qemu closed the control port before the agent was ready");
-    if (now_ns() > deadline)
-      return make_error("the guest did not become ready within {:.0f} s", spec_.start_timeout_s);
+    if (now_ns() > deadline) return make_error("the guest did not become ready within {:.0f} s", spec_.start_timeout_s);
   }
 }
 
@@ -431,9 +433,10 @@ Status KvmSession::boot() {
   bool vhost = false;
   if (cfg_.vhost_net == "on") {
     if (::access("/dev/vhost-net", R_OK | W_OK) != 0)
-      return make_error("vhost_net = \"on\" but /dev/vhost-net is unusable ({}); fix: modprobe vhost_net, or "
-                        "vhost_net = \"off\"",
-                        std::strerror(errno));
+      return make_error(
+          "vhost_net = \"on\" but /dev/vhost-net is unusable ({}); fix: modprobe vhost_net, or "
+          "vhost_net = \"off\"",
+          std::strerror(errno));
     vhost = true;
   } else if (cfg_.vhost_net == "auto") {
     // vhost-net's in-kernel datapath relies on KVM's ioeventfd/irqfd.
@@ -444,9 +447,10 @@ Status KvmSession::boot() {
     auto free_pages = read_line("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages");
     const uint64_t have = free_pages ? std::stoull(*free_pages) : 0;
     if (have < need)
-      return make_error("hugepages = true needs {} free 2MiB huge pages, the host has {}; fix: echo {} > "
-                        "/proc/sys/vm/nr_hugepages (or lower memory)",
-                        need, have, need);
+      return make_error(
+          "hugepages = true needs {} free 2MiB huge pages, the host has {}; fix: echo {} > "
+          "/proc/sys/vm/nr_hugepages (or lower memory)",
+          need, have, need);
   }
 
   auto state = RunState::create(spec_.run_id, spec_.name);
@@ -464,31 +468,31 @@ Status KvmSession::boot() {
   if (!ctl_listen) return ctl_listen.error();
 
   const auto argv = qemu_argv(initrd->path, vhost);
-  describe_.update({{"accel", accel_.accel},
-                    {"accel_reason", accel_.reason},
-                    {"vcpu_threads", accel_.accel == "tcg" ? "one host thread for all vCPUs (single-threaded TCG)"
-                                                           : "one host thread per vCPU"},
-                    {"qemu", argv[0]},
-                    {"machine", cfg_.machine},
-                    {"vcpus", cfg_.vcpus},
-                    {"memory", format_size(cfg_.memory)},
-                    {"hugepages", cfg_.hugepages},
-                    {"kernel",
-                     {{"image", kernel_.image},
-                      {"version", kernel_.version},
-                      {"origin", kernel_.origin},
-                      {"builtin", kernel_.builtin},
-                      {"note", kernel_.note}}},
-                    {"initramfs", {{"path", initrd->path}, {"sha256", initrd->hash}, {"reused", initrd->reused}}},
-                    {"disk",
-                     {{"image", image_},
-                      {"size", format_size(cfg_.disk_size)},
-                      {"cache", cfg_.disk_cache},
-                      {"aio", cfg_.disk_aio},
-                      {"fs", "ext4"}}},
-                    {"net",
-                     {{"tap", link_.tap}, {"host", link_.host_ip}, {"guest", link_.guest_ip}, {"vhost_net", vhost}}},
-                    {"qemu_argv", argv}});
+  describe_.update(
+      {{"accel", accel_.accel},
+       {"accel_reason", accel_.reason},
+       {"vcpu_threads",
+        accel_.accel == "tcg" ? "one host thread for all vCPUs (single-threaded TCG)" : "one host thread per vCPU"},
+       {"qemu", argv[0]},
+       {"machine", cfg_.machine},
+       {"vcpus", cfg_.vcpus},
+       {"memory", format_size(cfg_.memory)},
+       {"hugepages", cfg_.hugepages},
+       {"kernel",
+        {{"image", kernel_.image},
+         {"version", kernel_.version},
+         {"origin", kernel_.origin},
+         {"builtin", kernel_.builtin},
+         {"note", kernel_.note}}},
+       {"initramfs", {{"path", initrd->path}, {"sha256", initrd->hash}, {"reused", initrd->reused}}},
+       {"disk",
+        {{"image", image_},
+         {"size", format_size(cfg_.disk_size)},
+         {"cache", cfg_.disk_cache},
+         {"aio", cfg_.disk_aio},
+         {"fs", "ext4"}}},
+       {"net", {{"tap", link_.tap}, {"host", link_.host_ip}, {"guest", link_.guest_ip}, {"vhost_net", vhost}}},
+       {"qemu_argv", argv}});
   nlohmann::json mods = nlohmann::json::array();
   for (const auto& m : kernel_.modules) mods.push_back(m.name);
   describe_["kernel"]["modules"] = mods;
@@ -518,9 +522,9 @@ Status KvmSession::boot() {
     auto probe = qmp_.execute("query-stats", {{"target", "vcpu"}});
     kvm_stats_ = probe && probe->is_array() && !probe->empty();
     describe_["kvm_exit_counts"] =
-        kvm_stats_ ? "per sample, from KVM's binary stats (QMP query-stats)"
-                   : "unavailable: " + (probe ? std::string("QMP query-stats returned no KVM stats")
-                                              : probe.error().message);
+        kvm_stats_
+            ? "per sample, from KVM's binary stats (QMP query-stats)"
+            : "unavailable: " + (probe ? std::string("QMP query-stats returned no KVM stats") : probe.error().message);
   } else {
     describe_["kvm_exit_counts"] = "unavailable: TCG emulation has no KVM exits";
   }
@@ -550,8 +554,7 @@ std::map<std::string, double> KvmSession::kvm_exit_counts() {
 
 double KvmSession::vcpu_cpu_seconds() const {
   double total = 0;
-  for (pid_t tid : vcpu_tids_)
-    total += cpu_seconds(fmt::format("/proc/{}/task/{}/stat", qemu_pid_, tid)).value_or(0);
+  for (pid_t tid : vcpu_tids_) total += cpu_seconds(fmt::format("/proc/{}/task/{}/stat", qemu_pid_, tid)).value_or(0);
   return total;
 }
 
@@ -578,7 +581,8 @@ HostCounters* KvmSession::vcpu_counters(const std::vector<std::string>& names) {
 }
 
 Result<Sample> KvmSession::run(const WorkloadRequest& req) {
-  if (!ready_ || dead_) return make_error("{}: the guest is not running{}", label(), dead_reason_.empty() ? "" : ": " + dead_reason_);
+  if (!ready_ || dead_)
+    return make_error("{}: the guest is not running{}", label(), dead_reason_.empty() ? "" : ": " + dead_reason_);
   std::string peer;
   if (req.needs_peer) {
     if (peer_.pid() < 0) {
@@ -666,22 +670,41 @@ Status KvmSession::stop() {
 
 std::vector<ParamSpec> KvmDriver::knobs() const {
   return {
-      {"accel", ParamType::String, "auto",
-       "auto: hardware KVM (kvm_intel/kvm_amd) if the host has it, else TCG; kvm: insist; tcg: emulate", true,
+      {"accel",
+       ParamType::String,
+       "auto",
+       "auto: hardware KVM (kvm_intel/kvm_amd) if the host has it, else TCG; kvm: insist; tcg: emulate",
+       true,
        {"auto", "kvm", "tcg"}},
       {"machine", ParamType::String, "q35", "QEMU machine type", false, {"q35", "microvm"}},
       {"vcpus", ParamType::Int, "2", "guest vCPUs (auto: the host's online CPUs)", true, {}},
       {"memory", ParamType::Size, "2GiB", "guest RAM", false, {}},
       {"hugepages", ParamType::Bool, "false", "back guest RAM with 2MiB huge pages (needs vm.nr_hugepages)", false, {}},
-      {"vcpu_pinning", ParamType::String, "",
-       "host CPUs for the vCPU threads, vCPU i on the i-th listed CPU (e.g. \"0-1\"); empty: not pinned", false, {}},
-      {"disk_cache", ParamType::String, "none", "QEMU cache mode of the virtio-blk disk", false,
+      {"vcpu_pinning",
+       ParamType::String,
+       "",
+       "host CPUs for the vCPU threads, vCPU i on the i-th listed CPU (e.g. \"0-1\"); empty: not pinned",
+       false,
+       {}},
+      {"disk_cache",
+       ParamType::String,
+       "none",
+       "QEMU cache mode of the virtio-blk disk",
+       false,
        {"none", "writeback", "writethrough", "directsync", "unsafe"}},
-      {"disk_aio", ParamType::String, "io_uring", "QEMU AIO engine of the virtio-blk disk", false,
+      {"disk_aio",
+       ParamType::String,
+       "io_uring",
+       "QEMU AIO engine of the virtio-blk disk",
+       false,
        {"io_uring", "native", "threads"}},
       {"disk_size", ParamType::Size, "4GiB", "size of the guest's ext4 scratch disk (a sparse raw file)", false, {}},
-      {"vhost_net", ParamType::String, "auto", "in-kernel virtio-net datapath (auto: on with KVM and /dev/vhost-net)",
-       true, {"auto", "on", "off"}},
+      {"vhost_net",
+       ParamType::String,
+       "auto",
+       "in-kernel virtio-net datapath (auto: on with KVM and /dev/vhost-net)",
+       true,
+       {"auto", "on", "off"}},
       {"kernel", ParamType::String, "", "guest kernel (bzImage); empty: host /boot, then ci/bootstrap's", false, {}},
       {"kernel_modules", ParamType::String, "", "module tree of `kernel` (default: /lib/modules/<version>)", false, {}},
       {"kernel_cmdline", ParamType::String, "", "extra guest kernel command line", false, {}},
@@ -702,9 +725,9 @@ Availability KvmDriver::probe() const {
   std::string how = host.hardware() ? host.describe() : "TCG emulation (" + host.describe() + ")";
   std::string mods;
   for (const auto& m : kernel->modules) mods += (mods.empty() ? "" : ",") + m.name;
-  return {true, fmt::format("{}; guest kernel {} from {} ({}), modules {}{}", how, kernel->version, kernel->origin,
-                            kernel->image, mods.empty() ? "none" : mods,
-                            kernel->note.empty() ? "" : "; " + kernel->note)};
+  return {true,
+          fmt::format("{}; guest kernel {} from {} ({}), modules {}{}", how, kernel->version, kernel->origin,
+                      kernel->image, mods.empty() ? "none" : mods, kernel->note.empty() ? "" : "; " + kernel->note)};
 }
 
 Result<std::unique_ptr<Session>> KvmDriver::start(const EnvSpec& spec) {

@@ -72,8 +72,8 @@ Result<nlohmann::json> QmpClient::execute(const std::string& command, const nloh
     if (msg->contains("event")) continue;
     if (msg->contains("error")) {
       const auto& e = (*msg)["error"];
-      std::string desc = e.is_object() && e.contains("desc") && e["desc"].is_string() ? e["desc"].get<std::string>()
-                                                                                       : e.dump();
+      std::string desc =
+          e.is_object() && e.contains("desc") && e["desc"].is_string() ? e["desc"].get<std::string>() : e.dump();
       return make_error("QMP {}: {}", command, desc);
     }
     if (msg->contains("return")) return (*msg)["return"];

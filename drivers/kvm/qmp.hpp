@@ -3,9 +3,8 @@
 // socket. Events ({"event":...}) arriving between commands are skipped;
 // replies are bounded in size and time like everything that comes from the
 // guest side.
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "core/error.hpp"
 #include "core/fs.hpp"

@@ -18,7 +18,6 @@
 
 namespace vbench {
 
-
 struct ProcessIdentity {
   pid_t pid = -1;
   uint64_t start_time = 0;  // /proc/<pid>/stat field 22, clock ticks since boot

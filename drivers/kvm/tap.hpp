@@ -15,12 +15,12 @@
 namespace vbench {
 
 struct GuestLink {
-  std::string tap;      // "vbk" + hashes of run id and env, at most 15 characters
-  std::string host_ip;  // "198.19.x.y+1"
-  std::string guest_ip; // "198.19.x.y+2"
+  std::string tap;       // "vbk" + hashes of run id and env, at most 15 characters
+  std::string host_ip;   // "198.19.x.y+1"
+  std::string guest_ip;  // "198.19.x.y+2"
   int prefix = 30;
-  std::string mac;      // the guest NIC's, 52:54:00:xx:xx:xx (QEMU's OUI)
-  UniqueFd fd;          // the tap, opened with IFF_VNET_HDR for QEMU's offloads
+  std::string mac;  // the guest NIC's, 52:54:00:xx:xx:xx (QEMU's OUI)
+  UniqueFd fd;      // the tap, opened with IFF_VNET_HDR for QEMU's offloads
 };
 
 // Tap name for (run id, environment name): stable and at most IFNAMSIZ-1.

@@ -45,8 +45,8 @@ TEST_CASE("agent serve is a peer other agents can use, and stops on SIGTERM", "[
   REQUIRE(addr.ok());
   for (const char* w : {"net.udp_rr", "net.tcp_crr", "net.tcp_stream"}) {
     INFO(w);
-    auto r = vbtest::run_command(vbtest::agent_bin() + " run " + w + " --peer " + *addr +
-                                 " --param duration=0.2s --json");
+    auto r =
+        vbtest::run_command(vbtest::agent_bin() + " run " + w + " --peer " + *addr + " --param duration=0.2s --json");
     INFO(r.out);
     REQUIRE(r.exit_code == 0);
     auto s = parse_sample(r);

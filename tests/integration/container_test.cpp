@@ -14,9 +14,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <set>
 #include <sstream>
-#include <cstring>
 #include <thread>
 
 #include "core/clock.hpp"
@@ -31,9 +31,9 @@
 using namespace vbench;
 
 // REQUIRE for a Result, showing its error.
-#define REQUIRE_OK(r)                        \
-  do {                                       \
-    if (!(r)) FAIL((r).error().message);     \
+#define REQUIRE_OK(r)                    \
+  do {                                   \
+    if (!(r)) FAIL((r).error().message); \
   } while (0)
 
 namespace {
@@ -148,8 +148,7 @@ std::string connect_from_container(pid_t init_pid, const std::string& addr) {
 
 }  // namespace
 
-TEST_CASE("container: inside, the agent is PID 1 with its own hostname, processes, links and mounts",
-          "[container]") {
+TEST_CASE("container: inside, the agent is PID 1 with its own hostname, processes, links and mounts", "[container]") {
   auto& driver = container_driver();
   vbtest::TempDir scratch;
   const std::string run_id = unique_run_id();
@@ -193,8 +192,8 @@ TEST_CASE("container: inside, the agent is PID 1 with its own hostname, processe
         points.insert(point);
       }
     }
-    const std::set<std::string> expected = {"/",         "/vbench-agent", "/proc",       "/sys",        "/dev",
-                                            "/dev/null", "/dev/zero",     "/dev/full",   "/dev/random", "/dev/urandom",
+    const std::set<std::string> expected = {"/",         "/vbench-agent", "/proc",     "/sys",        "/dev",
+                                            "/dev/null", "/dev/zero",     "/dev/full", "/dev/random", "/dev/urandom",
                                             "/dev/shm",  "/tmp",          "/scratch"};
     CHECK(points == expected);  // nothing of the host's tree, no old root
     // The host sees none of them.
@@ -207,7 +206,7 @@ TEST_CASE("container: inside, the agent is PID 1 with its own hostname, processe
     REQUIRE_OK(cg);
     CHECK(cg->find("/vbench/" + run_id + "-container") != std::string::npos);
     REQUIRE_OK((*session)->stop());
-    REQUIRE_OK((*session)->stop());  // idempotent
+    REQUIRE_OK((*session)->stop());                         // idempotent
     CHECK_FALSE(path_exists("/proc/" + init + "/ns/net"));  // the init is gone
     auto lc = (*session)->lifecycle();
     REQUIRE(lc.size() == 2);
@@ -262,11 +261,8 @@ TEST_CASE("container: impossible settings fail at start and leave nothing", "[co
     const char* says;
   };
   const Case cases[] = {
-      {{{"cpuset", "63"}}, "cpuset"},
-      {{{"memory", "1MiB"}}, "memory"},
-      {{{"network", "token-ring"}}, "network"},
-      {{{"cpus", -1}}, "cpus"},
-      {{{"no_such_knob", 1}}, "no_such_knob"},
+      {{{"cpuset", "63"}}, "cpuset"}, {{{"memory", "1MiB"}}, "memory"},        {{{"network", "token-ring"}}, "network"},
+      {{{"cpus", -1}}, "cpus"},       {{{"no_such_knob", 1}}, "no_such_knob"},
   };
   for (const auto& c : cases) {
     const std::string run_id = unique_run_id();

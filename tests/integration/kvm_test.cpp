@@ -1,6 +1,8 @@
 // The kvm environment for real: boots the guest (under TCG where the host has
 // no hardware KVM), runs workloads in it, and checks that failures are
 // reported with the console tail and that nothing is left behind.
+#include "drivers/kvm/kvm.hpp"
+
 #include <dirent.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -13,7 +15,6 @@
 #include "core/clock.hpp"
 #include "core/fs.hpp"
 #include "drivers/kvm/accel.hpp"
-#include "drivers/kvm/kvm.hpp"
 #include "drivers/kvm/tap.hpp"
 #include "support.hpp"
 #include "workloads/registry.hpp"

@@ -9,9 +9,8 @@
 #include <unistd.h>
 
 #include <cmath>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "core/fs.hpp"
 #include "support.hpp"
@@ -57,8 +56,8 @@ struct Peer {
     const std::string ready = dir + "/peer.addr";
     pid = fork();
     if (pid == 0) {
-      execl(agent_bin().c_str(), agent_bin().c_str(), "serve", "--listen", "127.0.0.1:0", "--ready-file",
-            ready.c_str(), static_cast<char*>(nullptr));
+      execl(agent_bin().c_str(), agent_bin().c_str(), "serve", "--listen", "127.0.0.1:0", "--ready-file", ready.c_str(),
+            static_cast<char*>(nullptr));
       _exit(127);
     }
     for (int i = 0; i < 500 && addr.empty(); ++i) {

@@ -1,8 +1,7 @@
 // Runs the real `vbench` binary on bare metal and checks what it writes.
 #include <csignal>
-#include <set>
-
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "core/fs.hpp"
 #include "harness/results.hpp"
@@ -66,7 +65,8 @@ TEST_CASE("bad command lines and suites exit 2 with a clear message", "[run][cli
   CHECK(r.exit_code == 2);
   CHECK(r.out.find("no-such-suite") != std::string::npos);
 
-  r = run_command(vbench_bin() + " run --suite smoke --env bare --set mem.bandwidth.size=12parsecs --out " + out.path + "/b");
+  r = run_command(vbench_bin() + " run --suite smoke --env bare --set mem.bandwidth.size=12parsecs --out " + out.path +
+                  "/b");
   CHECK(r.exit_code == 2);
   CHECK(r.out.find("parsecs") != std::string::npos);
 
@@ -86,7 +86,8 @@ TEST_CASE("a failing workload is a recorded failure and exit code 1", "[run][bar
   TempDir out;
   // A scratch directory on a read-only mount: disk workloads must fail, and say why.
   const std::string dir = out.path + "/r";
-  auto r = run_command(vbench_bin() + " run --suite smoke --env bare --workloads 'disk.fsync,os.syscall' --scratch /proc --out " + dir);
+  auto r = run_command(
+      vbench_bin() + " run --suite smoke --env bare --workloads 'disk.fsync,os.syscall' --scratch /proc --out " + dir);
   INFO(r.out);
   CHECK(r.exit_code != 0);
   if (r.exit_code == 1) {

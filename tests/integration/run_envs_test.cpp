@@ -7,10 +7,9 @@
 #include <unistd.h>
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
-
-#include <nlohmann/json.hpp>
 
 #include "core/fs.hpp"
 #include "harness/results.hpp"
@@ -170,8 +169,8 @@ TEST_CASE("after a SIGKILL of vbench mid-run, `vbench cleanup` removes every con
     const std::string log = out.path + "/log";
     freopen(log.c_str(), "w", stdout);
     freopen(log.c_str(), "a", stderr);
-    execl(vbench_bin().c_str(), vbench_bin().c_str(), "run", "--suite", "quick", "--env", "bare,container,kvm",
-          "--out", dir.c_str(), static_cast<char*>(nullptr));
+    execl(vbench_bin().c_str(), vbench_bin().c_str(), "run", "--suite", "quick", "--env", "bare,container,kvm", "--out",
+          dir.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
   // Wait until every environment is up and measuring, then kill -9.

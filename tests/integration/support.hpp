@@ -3,20 +3,19 @@
 // (exit code 77, CTest's SKIP_RETURN_CODE) when the host lacks something.
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 
-#include <catch2/catch.hpp>
-
 // Ends this test case as "skipped" with the reason on stderr. Each test case
 // runs in its own process under ctest (catch_discover_tests), so exiting here
 // only ends this one.
-#define VB_SKIP(reason)                                                   \
-  do {                                                                    \
-    std::fprintf(stderr, "SKIPPED: %s\n", std::string(reason).c_str());  \
-    std::fflush(stderr);                                                  \
-    std::_Exit(77);                                                       \
+#define VB_SKIP(reason)                                                 \
+  do {                                                                  \
+    std::fprintf(stderr, "SKIPPED: %s\n", std::string(reason).c_str()); \
+    std::fflush(stderr);                                                \
+    std::_Exit(77);                                                     \
   } while (0)
 
 namespace vbtest {

@@ -4,13 +4,14 @@
 // writes the interface files the kernel would show (stat files, optional
 // files) and reads back what vbench wrote. The real hierarchy of this host is
 // exercised by tests/integration/container_test.cpp.
+#include "drivers/container/cgroup.hpp"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 
 #include "core/fs.hpp"
-#include "drivers/container/cgroup.hpp"
 #include "drivers/container/network.hpp"
 #include "drivers/container/state.hpp"
 

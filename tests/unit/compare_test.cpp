@@ -9,7 +9,6 @@
 #include "reports/escape.hpp"
 #include "reports/format.hpp"
 
-
 using namespace vbench;
 using Catch::Matchers::Contains;
 using vbtest::add_values;
@@ -344,8 +343,7 @@ TEST_CASE("escaping helpers", "[compare]") {
   CHECK(terminal_safe("a\x1b[2Jb") == "a?[2Jb");
 }
 
-TEST_CASE("compare: the Markdown of a large comparison fits in one PR comment and says what it left out",
-          "[compare]") {
+TEST_CASE("compare: the Markdown of a large comparison fits in one PR comment and says what it left out", "[compare]") {
   // 1,500 metrics, half of them 30% slower: far more than a comment holds.
   ResultSet a = fixture_run("vbA"), b = fixture_run("vbB");
   for (size_t i = 0; i < 1500; ++i) {

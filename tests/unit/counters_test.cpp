@@ -2,15 +2,15 @@
 // name resolution through libpfm4, derived metrics and the perf_event cgroup
 // lookup against proc trees built here. Counting for real is in
 // tests/integration/counters_test.cpp.
+#include "counters/counters.hpp"
+
+#include <catch2/catch.hpp>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 
-#include <catch2/catch.hpp>
-
 #include "core/fs.hpp"
-#include "counters/counters.hpp"
 #include "counters/event_groups.hpp"
 #include "counters/events.hpp"
 
@@ -196,9 +196,14 @@ const Metric* find(const std::vector<Metric>& ms, const std::string& name) {
 }  // namespace
 
 TEST_CASE("derived metrics come only from ok inputs", "[counters]") {
-  std::vector<CounterReading> rs = {ok("cycles", 2000),          ok("instructions", 3000), ok("branches", 400),
-                                    ok("branch-misses", 20),     ok("cache-references", 50), ok("cache-misses", 15),
-                                    ok("dTLB-load-misses", 6),   ok("instructions", 100, "host-vcpu"),
+  std::vector<CounterReading> rs = {ok("cycles", 2000),
+                                    ok("instructions", 3000),
+                                    ok("branches", 400),
+                                    ok("branch-misses", 20),
+                                    ok("cache-references", 50),
+                                    ok("cache-misses", 15),
+                                    ok("dTLB-load-misses", 6),
+                                    ok("instructions", 100, "host-vcpu"),
                                     ok("cycles", 400, "host-vcpu")};
   auto ms = derived_counter_metrics(rs);
   REQUIRE(find(ms, "ipc"));
@@ -233,8 +238,7 @@ std::string make_proc(const std::string& mountinfo, const std::string& cgroups) 
 
 const char* kCgroupsHybrid =
     "#subsys_name\thierarchy\tnum_cgroups\tenabled\ncpu\t1\t1\t1\nmemory\t4\t40\t1\nperf_event\t0\t1\t1\n";
-const char* kCgroupsV1Perf =
-    "#subsys_name\thierarchy\tnum_cgroups\tenabled\ncpu\t1\t1\t1\nperf_event\t9\t3\t1\n";
+const char* kCgroupsV1Perf = "#subsys_name\thierarchy\tnum_cgroups\tenabled\ncpu\t1\t1\t1\nperf_event\t9\t3\t1\n";
 
 }  // namespace
 

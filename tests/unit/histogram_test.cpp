@@ -1,9 +1,8 @@
-#include <cmath>
-#include <random>
+#include "core/histogram.hpp"
 
 #include <catch2/catch.hpp>
-
-#include "core/histogram.hpp"
+#include <cmath>
+#include <random>
 
 using vbench::Histogram;
 

@@ -6,19 +6,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cstring>
 #include <map>
 
-#include <catch2/catch.hpp>
-
 #include "core/fs.hpp"
+#include "core/sha256.hpp"
 #include "drivers/kvm/accel.hpp"
 #include "drivers/kvm/cpio.hpp"
 #include "drivers/kvm/guest_kernel.hpp"
 #include "drivers/kvm/host_command.hpp"
 #include "drivers/kvm/initramfs.hpp"
 #include "drivers/kvm/run_state.hpp"
-#include "core/sha256.hpp"
 #include "drivers/kvm/tap.hpp"
 
 using namespace vbench;
@@ -129,7 +128,11 @@ TEST_CASE("cpio writer emits aligned newc entries and a trailer", "[kvm]") {
   CpioWriter w;
   w.add_directory("dev");
   w.add_char_device("dev/console", 5, 1);
-  w.add_file("init", std::string("\x7f" "ELF and more", 13), 0755);
+  w.add_file("init",
+             std::string("\x7f"
+                         "ELF and more",
+                         13),
+             0755);
   w.add_file("a", "");
   w.add_file("lib/modules/vbench/virtio_pci_modern_dev.ko", std::string(1027, 'x'));
   w.add_symlink("sbin", "bin");
@@ -139,7 +142,9 @@ TEST_CASE("cpio writer emits aligned newc entries and a trailer", "[kvm]") {
   CHECK(entries["dev"].first == (S_IFDIR | 0755));
   CHECK(entries["dev/console"].first == (S_IFCHR | 0600));
   CHECK(entries["init"].first == (S_IFREG | 0755));
-  CHECK(entries["init"].second == std::string("\x7f" "ELF and more", 13));
+  CHECK(entries["init"].second == std::string("\x7f"
+                                              "ELF and more",
+                                              13));
   CHECK(entries["a"].second.empty());
   CHECK(entries["lib/modules/vbench/virtio_pci_modern_dev.ko"].second == std::string(1027, 'x'));
   CHECK(entries["sbin"].first == (S_IFLNK | 0777));
@@ -148,7 +153,11 @@ TEST_CASE("cpio writer emits aligned newc entries and a trailer", "[kvm]") {
   CpioWriter w2;
   w2.add_directory("dev");
   w2.add_char_device("dev/console", 5, 1);
-  w2.add_file("init", std::string("\x7f" "ELF and more", 13), 0755);
+  w2.add_file("init",
+              std::string("\x7f"
+                          "ELF and more",
+                          13),
+              0755);
   w2.add_file("a", "");
   w2.add_file("lib/modules/vbench/virtio_pci_modern_dev.ko", std::string(1027, 'x'));
   w2.add_symlink("sbin", "bin");
@@ -169,15 +178,16 @@ TEST_CASE("cpio(1) lists and extracts what the writer wrote", "[kvm]") {
   auto list = run_capture({"sh", "-c", "cpio --quiet -i -t < " + t.path + "/a.cpio"});
   REQUIRE(list);
   CHECK(*list == "d\nd/file.txt\nx\n");
-  auto extract = run_capture({"sh", "-c", "cd " + t.path + " && mkdir out && cd out && cpio --quiet -i -d < ../a.cpio"});
+  auto extract =
+      run_capture({"sh", "-c", "cd " + t.path + " && mkdir out && cd out && cpio --quiet -i -d < ../a.cpio"});
   REQUIRE(extract);
   CHECK(*read_file(t.path + "/out/d/file.txt") == "hello\n");
   CHECK(*read_file(t.path + "/out/x") == "yyyyy");
 }
 
 TEST_CASE("modinfo is read from a module's ELF .modinfo section", "[kvm]") {
-  auto info = read_modinfo(fake_module({"license=GPL", "depends=virtio,virtio_ring", "alias=a", "alias=b",
-                                        "vermagic=6.1.0-test SMP mod_unload"}));
+  auto info = read_modinfo(fake_module(
+      {"license=GPL", "depends=virtio,virtio_ring", "alias=a", "alias=b", "vermagic=6.1.0-test SMP mod_unload"}));
   REQUIRE(info);
   CHECK(info->find("depends")->second == "virtio,virtio_ring");
   CHECK(info->count("alias") == 2);

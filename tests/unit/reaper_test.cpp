@@ -2,6 +2,8 @@
 // child made a child subreaper, so that orphans come to it as they would to
 // PID 1 of a container: the agent's own workload children must keep their
 // exit status for waitpid(), orphans must not stay zombies.
+#include "agent/reaper.hpp"
+
 #include <dirent.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -13,7 +15,6 @@
 #include <string>
 
 #include "agent/init.hpp"
-#include "agent/reaper.hpp"
 #include "core/clock.hpp"
 #include "core/fs.hpp"
 

@@ -3,10 +3,10 @@
 // CSVs read back with libcsv.
 #include "reports/reports.hpp"
 
+#include <fmt/format.h>
+
 #include <catch2/catch.hpp>
 #include <regex>
-
-#include <fmt/format.h>
 
 #include "counters/counters.hpp"
 #include "harness/summary.hpp"
@@ -329,7 +329,8 @@ TEST_CASE("a Markdown report too long for a PR comment keeps its legend and warn
   rs.envs = {bare, kvm};
   for (int i = 0; i < 3; ++i)
     for (int m = 0; m < 2000; ++m)
-      rs.samples.push_back(sample("bare", "cpu.int", i, {{fmt::format("metric_{}", m), 1.0 + i, "ops/s", Better::Higher}}));
+      rs.samples.push_back(
+          sample("bare", "cpu.int", i, {{fmt::format("metric_{}", m), 1.0 + i, "ops/s", Better::Higher}}));
   const RunSummary sum = summarize_run(rs, "bare", 1);
   const std::string md = render_markdown(rs, sum);
   CHECK(md.size() <= kMarkdownCommentLimit);

@@ -1,9 +1,10 @@
+#include "harness/results.hpp"
+
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 
 #include "core/fs.hpp"
-#include "harness/results.hpp"
 #include "harness/summary.hpp"
 #include "reports/reports.hpp"
 
@@ -18,8 +19,10 @@ Sample make_sample(const std::string& env, double value, bool ok = true) {
   s.params = {{"threads", 1}, {"duration", 0.5}};
   s.round = 0;
   s.ok = ok;
-  if (!ok) s.error = "boom, \"quoted\"\nsecond line";
-  else s.metrics.push_back(Metric{"ops", value, "ops/s", Better::Higher});
+  if (!ok)
+    s.error = "boom, \"quoted\"\nsecond line";
+  else
+    s.metrics.push_back(Metric{"ops", value, "ops/s", Better::Higher});
   Histogram h;
   h.record(1000);
   s.histograms.emplace("latency", h);

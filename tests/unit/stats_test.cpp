@@ -212,8 +212,8 @@ TEST_CASE("ratio: undefined cases give NaN and a reason, never inf", "[stats]") 
     CHECK_THAT(r.reason, Contains(c.reason));
   }
   SECTION("one value on a side gives the ratio but no CI") {
-    for (const auto& [env, base] : {std::pair<std::vector<double>, std::vector<double>>{{2}, {1, 1.1, 0.9}},
-                                    {{2, 2.2, 1.8}, {1}}}) {
+    for (const auto& [env, base] :
+         {std::pair<std::vector<double>, std::vector<double>>{{2}, {1, 1.1, 0.9}}, {{2, 2.2, 1.8}, {1}}}) {
       const OverheadRatio r = ratio(env, base, Better::Lower, 1);
       REQUIRE(r.ok());
       CHECK(r.value == Approx(2.0));

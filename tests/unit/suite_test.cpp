@@ -602,7 +602,8 @@ mem.bandwidth.triad = "1%"
          "t.toml:4:13: `cpu.int` must be a percentage string like \"5%\", not a bare number"},
         {"thresholds not a table", w + "[compare]\nthresholds = \"5%\"\n",
          "t.toml:4:14: `thresholds` must be a table ([compare.thresholds]), not a string"},
-        {"compare not a table", "compare = 1\n" + w, "t.toml:1:11: `compare` must be a table ([compare]), not an integer"},
+        {"compare not a table", "compare = 1\n" + w,
+         "t.toml:1:11: `compare` must be a table ([compare]), not an integer"},
     };
     for (const auto& c : cases) {
       INFO(c.what);

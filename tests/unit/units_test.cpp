@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "core/units.hpp"
+
+#include <catch2/catch.hpp>
 
 using namespace vbench;
 
@@ -8,9 +8,18 @@ TEST_CASE("sizes parse with binary and decimal units", "[units]") {
   struct Case {
     const char* text;
     uint64_t bytes;
-  } cases[] = {{"0", 0},          {"512", 512},         {"4k", 4096},          {"4K", 4096},
-               {"4KiB", 4096},    {"256MiB", 256ull << 20}, {"1G", 1ull << 30}, {"1GiB", 1ull << 30},
-               {"1.5k", 1536},    {"2MB", 2000000},     {" 8 MiB ", 8ull << 20}, {"1TiB", 1ull << 40}};
+  } cases[] = {{"0", 0},
+               {"512", 512},
+               {"4k", 4096},
+               {"4K", 4096},
+               {"4KiB", 4096},
+               {"256MiB", 256ull << 20},
+               {"1G", 1ull << 30},
+               {"1GiB", 1ull << 30},
+               {"1.5k", 1536},
+               {"2MB", 2000000},
+               {" 8 MiB ", 8ull << 20},
+               {"1TiB", 1ull << 40}};
   for (const auto& c : cases) {
     INFO(c.text);
     auto r = parse_size(c.text);

@@ -2,6 +2,7 @@
 // directory on a disk filesystem; the error cases are made real too (a
 // missing directory, ramfs without O_DIRECT, a full tmpfs, io_uring blocked by
 // seccomp). Everything created is removed again.
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -18,7 +19,6 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdlib>
-#include <dirent.h>
 #include <string>
 #include <thread>
 #include <vector>

@@ -1,5 +1,6 @@
 // net.* against a real peer (run_net_peer in a thread, on 127.0.0.1 with a
 // port the kernel picks), the peer's robustness to garbage, and os.* briefly.
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sched.h>
@@ -7,16 +8,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <arpa/inet.h>
-
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <cstring>
 #include <future>
 #include <map>
 #include <thread>
-
-#include <catch2/catch.hpp>
 
 #include "core/clock.hpp"
 #include "core/fs.hpp"
@@ -226,8 +224,10 @@ TEST_CASE("peer writes its ready file", "[net][peer]") {
   });
   std::string addr;
   for (int i = 0; i < 500 && addr.empty(); ++i) {
-    if (auto l = read_line(file); l.ok()) addr = *l;
-    else usleep(10000);
+    if (auto l = read_line(file); l.ok())
+      addr = *l;
+    else
+      usleep(10000);
   }
   stop.store(true);
   t.join();
@@ -250,8 +250,8 @@ TEST_CASE("net workloads on loopback", "[net]") {
     CHECK(out->histograms.empty());
   }
   SECTION("tcp_stream, three streams of small writes") {
-    auto out = run_workload("net.tcp_stream", {{"duration", "0.2s"}, {"streams", 3}, {"msg_size", "1k"}},
-                            peer.address());
+    auto out =
+        run_workload("net.tcp_stream", {{"duration", "0.2s"}, {"streams", 3}, {"msg_size", "1k"}}, peer.address());
     REQUIRE(out.ok());
     CHECK(metric(*out, "throughput").value > 1);
   }
