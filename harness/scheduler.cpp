@@ -11,7 +11,7 @@
 #include "core/clock.hpp"
 #include "drivers/agent_channel.hpp"
 #include "drivers/driver.hpp"
-#include "harness/stats.hpp"
+#include "model/stats.hpp"
 #include "workloads/registry.hpp"
 
 namespace vbench {

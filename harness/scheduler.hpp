@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "harness/progress.hpp"
-#include "harness/results.hpp"
+#include "model/results.hpp"
 
 namespace vbench {
 

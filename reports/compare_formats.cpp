@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "reports/compare.hpp"
+#include "analysis/compare.hpp"
 #include "reports/escape.hpp"
 #include "reports/format.hpp"
 

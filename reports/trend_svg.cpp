@@ -8,7 +8,7 @@
 #include <functional>
 
 #include "reports/escape.hpp"
-#include "reports/trend.hpp"
+#include "store/trend.hpp"
 
 namespace vbench {
 namespace {

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/results.hpp"
+#include "model/results.hpp"
 
 namespace vbtest {
 

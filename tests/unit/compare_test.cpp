@@ -1,4 +1,4 @@
-#include "reports/compare.hpp"
+#include "analysis/compare.hpp"
 
 #include <fmt/format.h>
 

@@ -1,12 +1,12 @@
-#include "reports/trend.hpp"
+#include "store/trend.hpp"
 
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <regex>
 
+#include "analysis/summary.hpp"
 #include "compare_fixtures.hpp"
 #include "core/fs.hpp"
-#include "harness/summary.hpp"
 #include "reports/reports.hpp"
 
 using namespace vbench;

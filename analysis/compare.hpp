@@ -25,9 +25,9 @@
 #include <vector>
 
 #include "core/error.hpp"
-#include "harness/results.hpp"
-#include "harness/stats.hpp"
 #include "harness/suite.hpp"
+#include "model/results.hpp"
+#include "model/stats.hpp"
 
 namespace vbench {
 

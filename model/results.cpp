@@ -1,4 +1,4 @@
-#include "harness/results.hpp"
+#include "model/results.hpp"
 
 #include <fcntl.h>
 

@@ -1,4 +1,4 @@
-#include "reports/compare.hpp"
+#include "analysis/compare.hpp"
 
 #include <fmt/format.h>
 
@@ -10,8 +10,8 @@
 #include <set>
 #include <tuple>
 
-#include "harness/hostinfo.hpp"
-#include "harness/summary.hpp"
+#include "analysis/summary.hpp"
+#include "model/hostinfo.hpp"
 
 namespace vbench {
 namespace {

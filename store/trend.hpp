@@ -15,10 +15,10 @@
 #include <utility>
 #include <vector>
 
+#include "analysis/compare.hpp"
 #include "core/error.hpp"
 #include "core/sample.hpp"
-#include "reports/compare.hpp"
-#include "reports/history.hpp"
+#include "store/history.hpp"
 
 namespace vbench {
 

@@ -1,4 +1,4 @@
-#include "harness/hostinfo.hpp"
+#include "model/hostinfo.hpp"
 
 #include <fmt/format.h>
 #include <linux/perf_event.h>
