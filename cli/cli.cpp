@@ -26,6 +26,7 @@
 #include "model/hostinfo.hpp"
 #include "reports/format.hpp"
 #include "reports/reports.hpp"
+#include "reports/trend_svg.hpp"
 #include "store/history.hpp"
 #include "store/trend.hpp"
 #include "workloads/net_peer.hpp"

@@ -14,6 +14,7 @@
 #include "core/fs.hpp"
 #include "core/units.hpp"
 #include "drivers/kvm/host_command.hpp"
+#include "reports/compare_formats.hpp"
 #include "reports/escape.hpp"
 #include "reports/reports.hpp"
 #include "store/history.hpp"

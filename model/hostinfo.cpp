@@ -15,7 +15,6 @@
 
 #include "core/fs.hpp"
 #include "core/units.hpp"
-#include "drivers/driver.hpp"
 
 namespace vbench {
 namespace {

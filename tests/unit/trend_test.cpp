@@ -8,6 +8,7 @@
 #include "compare_fixtures.hpp"
 #include "core/fs.hpp"
 #include "reports/reports.hpp"
+#include "reports/trend_svg.hpp"
 
 using namespace vbench;
 using Catch::Matchers::Contains;
