@@ -43,7 +43,7 @@ inline vbench::ResultSet fixture_run(const std::string& run_id) {
   rs.meta.baseline_env = "bare";
   rs.meta.host = fixture_host();
   rs.meta.suite = fixture_suite();
-  rs.envs.push_back(vbench::EnvRecord{"bare", "bare", "bare", true, "", {}, nlohmann::json::object(), {}});
+  rs.envs.push_back(vbench::EnvRecord{"bare", "bare", "bare", true, "", {}, nlohmann::json::object(), {}, {}});
   return rs;
 }
 
