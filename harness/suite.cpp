@@ -12,6 +12,7 @@
 #include "core/fs.hpp"
 #include "core/units.hpp"
 #include "counters/counters.hpp"
+#include "drivers/driver.hpp"
 #include "harness/builtin_suites.hpp"
 
 namespace vbench {
@@ -736,7 +737,11 @@ bool split_assignment(const std::string& a, std::string& key, std::string& value
 }  // namespace
 
 const std::vector<std::string>& env_kinds() {
-  static const std::vector<std::string> kinds = {"bare", "container", "kvm"};
+  static const std::vector<std::string> kinds = [] {
+    std::vector<std::string> k;
+    for (const auto& d : all_drivers()) k.push_back(d->name());
+    return k;
+  }();
   return kinds;
 }
 

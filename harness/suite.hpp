@@ -59,7 +59,7 @@ namespace vbench {
 using WorkloadTable = std::vector<WorkloadDef>;
 
 // The kinds of environment a driver exists for.
-const std::vector<std::string>& env_kinds();  // "bare", "container", "kvm"
+const std::vector<std::string>& env_kinds();  // every driver's name (drivers/registry.cpp)
 
 struct SuiteEnv {
   std::string name;                             // "bare", "container-half"; no dots
