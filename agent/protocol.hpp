@@ -6,12 +6,13 @@
 //     -> {"id":1,"ok":true,"agent":{"version":..,"pid":..,"hostname":..,"kernel":..,"cpus":..}}
 //   {"id":2,"op":"run","workload":"cpu.int","params":{"threads":1},
 //    "scratch":"/scratch","peer":"198.18.0.1:40000","counters":["task-clock"],"timeout_s":60}
-//     -> {"id":2,"ok":true,"sample":{...}}  or  {"id":2,"ok":false,"error":"..."}
+//     -> {"id":2,"ok":true,"sample":{...}}  (a workload that failed is a sample with "ok":false)
 //   {"id":3,"op":"list"}      -> {"id":3,"ok":true,"workloads":[...]}
 //   {"id":4,"op":"shutdown"}  -> {"id":4,"ok":true}   (then the agent exits)
 //
-// A line longer than kMaxLine, or one that is not a JSON object, gets an
-// error reply (id null when it could not be read) and the agent keeps serving.
+// A malformed request gets {"id":..,"ok":false,"error":".."}. A line longer
+// than kMaxProtocolLine, or one that is not a JSON object, gets such a reply
+// with id null, and the agent keeps serving.
 #include <atomic>
 #include <cstddef>
 #include <nlohmann/json.hpp>
@@ -39,7 +40,8 @@ Sample run_workload_isolated(const RunRequest& req, const std::atomic<bool>* sto
 // Runs one workload in this process (used by the child above and by tests).
 Sample run_workload_here(const RunRequest& req, const std::atomic<bool>* stop);
 
-// Serves the protocol on in_fd/out_fd until EOF or "shutdown". Returns 0.
+// Serves the protocol on in_fd/out_fd until EOF or "shutdown" (returns 0),
+// or until a reply cannot be written (returns 1).
 // With `trace`, one line per request received and per reply sent goes to
 // stderr (a guest's serial console, logged on the host): when a guest stops
 // answering, its console then shows which side of the exchange it reached.

@@ -10,7 +10,7 @@
 #include "core/clock.hpp"
 #include "core/histogram.hpp"
 #include "core/sample.hpp"
-#include "harness/results.hpp"
+#include "model/results.hpp"
 
 static void BM_TimerRead(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(vbench::now_ns());

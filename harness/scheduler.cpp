@@ -11,7 +11,7 @@
 #include "core/clock.hpp"
 #include "drivers/agent_channel.hpp"
 #include "drivers/driver.hpp"
-#include "harness/stats.hpp"
+#include "model/stats.hpp"
 #include "workloads/registry.hpp"
 
 namespace vbench {
@@ -89,7 +89,7 @@ std::string make_run_id() {
 }
 
 ResultSet execute_run(const RunConfig& cfg, RunMeta meta, ResultsLog& log, Progress& progress,
-                      const std::atomic<bool>& stop) {
+                      const std::atomic<bool>& stop, const DriverLookup& drivers) {
   ResultSet rs;
   rs.meta = std::move(meta);
   auto record = [&](Sample s) {
@@ -103,7 +103,7 @@ ResultSet execute_run(const RunConfig& cfg, RunMeta meta, ResultsLog& log, Progr
   for (size_t i = 0; i < cfg.envs.size() && !stop.load(); ++i) {
     LiveEnv& e = envs[i];
     e.plan = &cfg.envs[i];
-    e.driver = find_driver(e.plan->kind);
+    e.driver = drivers(e.plan->kind);
     e.record.name = e.plan->name;
     e.record.kind = e.plan->kind;
     e.record.label = e.plan->name;
@@ -192,11 +192,25 @@ ResultSet execute_run(const RunConfig& cfg, RunMeta meta, ResultsLog& log, Progr
             if (env.restarts < 2) {
               ++env.restarts;
               progress.message(fmt::format("{}: {}; restarting the environment", label, r.error().message));
+              EnvRestart restart;
+              restart.round = round;
+              restart.workload = c.work->workload;
+              restart.reason = r.error().message;
               if (auto st = start_env(env, cfg); !st) {
                 env.down = true;
                 env.down_reason =
                     fmt::format("environment {} failed and did not restart: {}", label, st.error().message);
+                restart.error = st.error().message;
+              } else {
+                restart.started = true;
+                restart.lifecycle = env.session->lifecycle();
               }
+              env.record.warnings.push_back(fmt::format("restarted in round {} after {} failed: {}{}", round + 1,
+                                                        restart.workload, restart.reason,
+                                                        restart.started ? "" : "; it did not come back"));
+              env.record.restarts.push_back(std::move(restart));
+              if (auto w = log.write_env(env.record); !w)
+                progress.message(fmt::format("warning: {}", w.error().message));
             } else {
               env.down = true;
               env.down_reason =

@@ -6,13 +6,15 @@
 // After the minimum number of repetitions a cell stops once every metric's
 // 95% CI half-width of the median is below the target, or at the cap.
 #include <atomic>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "drivers/driver.hpp"
 #include "harness/progress.hpp"
-#include "harness/results.hpp"
+#include "model/results.hpp"
 
 namespace vbench {
 
@@ -44,10 +46,18 @@ struct RunConfig {
   std::string agent_path;
 };
 
+// The driver for an environment kind, or nullptr when there is none.
+using DriverLookup = std::function<Driver*(const std::string& kind)>;
+
 // Runs everything, appending to `log` as it goes, and returns what it
-// recorded. Returns early (meta.interrupted) once `stop` is set.
+// recorded. Returns early (meta.interrupted) once `stop` is set: `stop` is
+// how the scheduler learns of SIGINT/SIGTERM (the CLI's handler sets it), and
+// it is read before each environment start, each sample and each restart.
+// A session whose run() fails is stopped and started again (twice at most);
+// each restart is recorded in its EnvRecord. `drivers` finds the driver of
+// each environment (the registry by default; tests pass fakes).
 ResultSet execute_run(const RunConfig& cfg, RunMeta meta, ResultsLog& log, Progress& progress,
-                      const std::atomic<bool>& stop);
+                      const std::atomic<bool>& stop, const DriverLookup& drivers = find_driver);
 
 // A run id unique on this host: "vb<yymmddHHMMSS>-<6 hex>".
 std::string make_run_id();

@@ -12,6 +12,7 @@
 #include "core/fs.hpp"
 #include "core/units.hpp"
 #include "counters/counters.hpp"
+#include "drivers/driver.hpp"
 #include "harness/builtin_suites.hpp"
 
 namespace vbench {
@@ -31,9 +32,6 @@ const std::vector<std::string> kSuiteKeys = {"name",        "description",     "
                                              "seed",        "baseline",        "timeout",   "counters"};
 const std::vector<std::string> kTopKeys = {"suite", "env", "workload", "compare"};
 const std::vector<std::string> kCompareKeys = {"alpha", "threshold", "thresholds"};
-// A threshold above this is a typo: no median moves by more than 10x and
-// stays comparable.
-constexpr double kMaxThreshold = 10.0;
 
 size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<size_t> row(b.size() + 1);
@@ -739,7 +737,11 @@ bool split_assignment(const std::string& a, std::string& key, std::string& value
 }  // namespace
 
 const std::vector<std::string>& env_kinds() {
-  static const std::vector<std::string> kinds = {"bare", "container", "kvm"};
+  static const std::vector<std::string> kinds = [] {
+    std::vector<std::string> k;
+    for (const auto& d : all_drivers()) k.push_back(d->name());
+    return k;
+  }();
   return kinds;
 }
 
@@ -865,41 +867,6 @@ nlohmann::json to_json(const Suite& s) {
           {"envs", std::move(envs)},
           {"workloads", std::move(workloads)},
           {"compare", to_json(s.compare)}};
-}
-
-nlohmann::json to_json(const SuiteCompare& c) {
-  return {{"alpha", c.alpha ? json(*c.alpha) : json(nullptr)},
-          {"threshold", c.threshold ? json(*c.threshold) : json(nullptr)},
-          {"thresholds", c.thresholds}};
-}
-
-Result<SuiteCompare> suite_compare_from_json(const nlohmann::json& suite) {
-  SuiteCompare c;
-  if (!suite.is_object() || !suite.contains("compare") || suite["compare"].is_null()) return c;
-  const json& j = suite["compare"];
-  if (!j.is_object()) return make_error("suite `compare` is not an object");
-  auto fraction = [](const json& v, double hi) {
-    return v.is_number() && v.get<double>() >= 0 && v.get<double>() <= hi;
-  };
-  if (j.contains("alpha") && !j["alpha"].is_null()) {
-    if (!fraction(j["alpha"], 1) || j["alpha"].get<double>() <= 0 || j["alpha"].get<double>() >= 1)
-      return make_error("suite compare.alpha must be a number in (0, 1)");
-    c.alpha = j["alpha"].get<double>();
-  }
-  if (j.contains("threshold") && !j["threshold"].is_null()) {
-    if (!fraction(j["threshold"], kMaxThreshold))
-      return make_error("suite compare.threshold must be a fraction in [0, 10]");
-    c.threshold = j["threshold"].get<double>();
-  }
-  if (j.contains("thresholds") && !j["thresholds"].is_null()) {
-    if (!j["thresholds"].is_object()) return make_error("suite compare.thresholds is not an object");
-    for (const auto& [k, v] : j["thresholds"].items()) {
-      if (!fraction(v, kMaxThreshold))
-        return make_error("suite compare.thresholds[`{}`] must be a fraction in [0, 10]", k);
-      c.thresholds[k] = v.get<double>();
-    }
-  }
-  return c;
 }
 
 }  // namespace vbench

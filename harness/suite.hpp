@@ -49,6 +49,7 @@
 #include <string_view>
 #include <vector>
 
+#include "analysis/compare.hpp"
 #include "core/error.hpp"
 #include "core/workload.hpp"
 #include "workloads/registry.hpp"
@@ -58,7 +59,7 @@ namespace vbench {
 using WorkloadTable = std::vector<WorkloadDef>;
 
 // The kinds of environment a driver exists for.
-const std::vector<std::string>& env_kinds();  // "bare", "container", "kvm"
+const std::vector<std::string>& env_kinds();  // every driver's name (drivers/registry.cpp)
 
 struct SuiteEnv {
   std::string name;                             // "bare", "container-half"; no dots
@@ -70,16 +71,6 @@ struct SuiteWorkload {
   std::string name;                              // "disk.randread"
   std::map<std::string, nlohmann::json> params;  // as written; an array is a sweep
   std::vector<Params> param_sets;                // expanded and normalized, defaults filled in
-};
-
-// [compare]; thresholds are fractions (0.03 for "3%"). Unset values fall back
-// to the command line's or compare's defaults.
-struct SuiteCompare {
-  std::optional<double> alpha;
-  std::optional<double> threshold;
-  std::map<std::string, double> thresholds;  // "WORKLOAD", "WORKLOAD.METRIC" or "FAMILY.*" -> fraction
-
-  bool empty() const { return !alpha && !threshold && thresholds.empty(); }
 };
 
 struct Suite {
@@ -129,10 +120,5 @@ Status add_env(Suite& suite, const std::string& name);
 
 // The suite as run, for results.json.
 nlohmann::json to_json(const Suite& suite);
-nlohmann::json to_json(const SuiteCompare& c);
-// The [compare] settings of a suite as recorded in results.json (the
-// "compare" member of to_json(Suite)); absent means all defaults. Results are
-// input: the values are checked again.
-Result<SuiteCompare> suite_compare_from_json(const nlohmann::json& suite);
 
 }  // namespace vbench

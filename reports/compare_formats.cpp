@@ -1,11 +1,12 @@
 // The renderers of a Comparison: terminal table, Markdown, JUnit XML, JSON.
 // Every string that comes from a results file is escaped for its format.
+#include "reports/compare_formats.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
 
-#include "reports/compare.hpp"
 #include "reports/escape.hpp"
 #include "reports/format.hpp"
 

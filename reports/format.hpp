@@ -7,8 +7,8 @@
 #include <string_view>
 #include <vector>
 
-#include "harness/results.hpp"
-#include "harness/summary.hpp"
+#include "analysis/summary.hpp"
+#include "model/results.hpp"
 #include "reports/escape.hpp"
 
 namespace vbench {

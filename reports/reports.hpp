@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
+#include "analysis/summary.hpp"
 #include "core/error.hpp"
-#include "harness/results.hpp"
-#include "harness/summary.hpp"
+#include "model/results.hpp"
 
 namespace vbench {
 

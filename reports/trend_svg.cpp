@@ -1,6 +1,8 @@
 // A trend chart as a standalone SVG element: plain shapes with fixed
 // colours, so it renders the same inline in HTML, in a browser on its own,
 // or in a Markdown viewer that allows SVG.
+#include "reports/trend_svg.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -8,7 +10,6 @@
 #include <functional>
 
 #include "reports/escape.hpp"
-#include "reports/trend.hpp"
 
 namespace vbench {
 namespace {

@@ -598,15 +598,6 @@ WorkloadFn run_pattern(Pattern p) {
   };
 }
 
-ParamSpec param(std::string name, ParamType type, std::string def, std::string help) {
-  ParamSpec p;
-  p.name = std::move(name);
-  p.type = type;
-  p.default_value = std::move(def);
-  p.help = std::move(help);
-  return p;
-}
-
 std::vector<ParamSpec> common_params(const char* bs, const char* file_size, bool with_direct) {
   std::vector<ParamSpec> ps = {
       param("bs", ParamType::Size, bs, "block size of each I/O"),
@@ -643,7 +634,7 @@ void add_disk_workloads(std::vector<WorkloadDef>& out) {
   def(Pattern::SeqWrite, "sequential pwrite into a preallocated file, one I/O at a time: bandwidth, iops",
       disk::common_params("1MiB", "1GiB", true));
   auto random_params = [](std::vector<ParamSpec> ps) {
-    ps.insert(ps.begin() + 1, disk::param("qd", ParamType::Int, "1", "I/Os kept in flight through io_uring (1-4096)"));
+    ps.insert(ps.begin() + 1, param("qd", ParamType::Int, "1", "I/Os kept in flight through io_uring (1-4096)"));
     return ps;
   };
   def(Pattern::RandRead,

@@ -457,16 +457,6 @@ Result<WorkloadOutput> run_udp_rr(WorkloadContext& ctx) {
   return out;
 }
 
-// A parameter without choices or "auto".
-ParamSpec param(const char* name, ParamType type, const char* default_value, const char* help) {
-  ParamSpec p;
-  p.name = name;
-  p.type = type;
-  p.default_value = default_value;
-  p.help = help;
-  return p;
-}
-
 ParamSpec duration_param(const char* def) {
   return param("duration", ParamType::Duration, def, "how long to measure (also bounded in count)");
 }

@@ -250,16 +250,6 @@ Result<WorkloadOutput> run_exec(WorkloadContext& ctx) {
   return rate_output(std::move(*r));
 }
 
-// A parameter without choices or "auto".
-ParamSpec param(const char* name, ParamType type, const char* default_value, const char* help) {
-  ParamSpec p;
-  p.name = name;
-  p.type = type;
-  p.default_value = default_value;
-  p.help = help;
-  return p;
-}
-
 ParamSpec duration_param() {
   return param("duration", ParamType::Duration, "2s", "how long to measure (also bounded in count)");
 }

@@ -14,8 +14,8 @@
 #include <thread>
 
 #include "../unit/compare_fixtures.hpp"
+#include "analysis/summary.hpp"
 #include "core/fs.hpp"
-#include "harness/summary.hpp"
 #include "reports/reports.hpp"
 #include "support.hpp"
 

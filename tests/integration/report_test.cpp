@@ -10,7 +10,7 @@
 
 #include "chromium.hpp"
 #include "core/fs.hpp"
-#include "harness/results.hpp"
+#include "model/results.hpp"
 #include "reports/format.hpp"
 #include "support.hpp"
 #include "tests/csv_check.hpp"

@@ -4,7 +4,7 @@
 #include <set>
 
 #include "core/fs.hpp"
-#include "harness/results.hpp"
+#include "model/results.hpp"
 #include "support.hpp"
 #include "workloads/registry.hpp"
 

@@ -11,9 +11,9 @@
 #include <set>
 #include <thread>
 
+#include "analysis/summary.hpp"
 #include "core/fs.hpp"
-#include "harness/results.hpp"
-#include "harness/summary.hpp"
+#include "model/results.hpp"
 #include "support.hpp"
 
 using namespace vbtest;

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/results.hpp"
+#include "model/results.hpp"
 
 namespace vbtest {
 
@@ -43,7 +43,7 @@ inline vbench::ResultSet fixture_run(const std::string& run_id) {
   rs.meta.baseline_env = "bare";
   rs.meta.host = fixture_host();
   rs.meta.suite = fixture_suite();
-  rs.envs.push_back(vbench::EnvRecord{"bare", "bare", "bare", true, "", {}, nlohmann::json::object(), {}});
+  rs.envs.push_back(vbench::EnvRecord{"bare", "bare", "bare", true, "", {}, nlohmann::json::object(), {}, {}});
   return rs;
 }
 

@@ -1,4 +1,4 @@
-#include "reports/compare.hpp"
+#include "analysis/compare.hpp"
 
 #include <fmt/format.h>
 
@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "compare_fixtures.hpp"
+#include "reports/compare_formats.hpp"
 #include "reports/escape.hpp"
 #include "reports/format.hpp"
 

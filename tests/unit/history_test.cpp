@@ -1,13 +1,13 @@
-#include "reports/history.hpp"
+#include "store/history.hpp"
 
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 
+#include "analysis/compare.hpp"
+#include "analysis/summary.hpp"
 #include "compare_fixtures.hpp"
 #include "core/fs.hpp"
-#include "harness/summary.hpp"
-#include "reports/compare.hpp"
 #include "reports/reports.hpp"
 
 using namespace vbench;

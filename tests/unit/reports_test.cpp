@@ -8,8 +8,8 @@
 #include <catch2/catch.hpp>
 #include <regex>
 
+#include "analysis/summary.hpp"
 #include "counters/counters.hpp"
-#include "harness/summary.hpp"
 #include "reports/format.hpp"
 #include "reports/svg.hpp"
 #include "tests/csv_check.hpp"

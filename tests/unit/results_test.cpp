@@ -1,11 +1,11 @@
-#include "harness/results.hpp"
+#include "model/results.hpp"
 
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 
+#include "analysis/summary.hpp"
 #include "core/fs.hpp"
-#include "harness/summary.hpp"
 #include "reports/reports.hpp"
 
 using namespace vbench;

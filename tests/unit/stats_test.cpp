@@ -1,4 +1,4 @@
-#include "harness/stats.hpp"
+#include "model/stats.hpp"
 
 #include <catch2/catch.hpp>
 #include <cmath>

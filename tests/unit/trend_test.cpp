@@ -1,13 +1,14 @@
-#include "reports/trend.hpp"
+#include "store/trend.hpp"
 
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <regex>
 
+#include "analysis/summary.hpp"
 #include "compare_fixtures.hpp"
 #include "core/fs.hpp"
-#include "harness/summary.hpp"
 #include "reports/reports.hpp"
+#include "reports/trend_svg.hpp"
 
 using namespace vbench;
 using Catch::Matchers::Contains;

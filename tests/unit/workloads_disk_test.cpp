@@ -26,6 +26,7 @@
 #include "agent/protocol.hpp"
 #include "core/clock.hpp"
 #include "core/fs.hpp"
+#include "skip.hpp"
 #include "workloads/disk.hpp"
 #include "workloads/registry.hpp"
 
@@ -314,8 +315,7 @@ TEST_CASE("disk workloads say when the filesystem has no O_DIRECT", "[disk]") {
   // ramfs has no direct-I/O path at all: open(O_DIRECT) fails with EINVAL.
   ScratchMount ramfs("ramfs", "");
   if (!ramfs.mounted()) {
-    WARN("skipped: cannot mount ramfs here (" << ramfs.why() << ")");
-    return;
+    VBENCH_SKIP("cannot mount ramfs here (" << ramfs.why() << ")");
   }
   Sample s = run("disk.randread", ramfs.path(), {{"file_size", "4MiB"}, {"duration", "0.2s"}});
   CHECK(!s.ok);
@@ -351,8 +351,7 @@ TEST_CASE("disk workloads say when the filesystem has no O_DIRECT", "[disk]") {
 TEST_CASE("disk workloads say how much space they needed and where", "[disk]") {
   ScratchMount small("tmpfs", "size=4m");
   if (!small.mounted()) {
-    WARN("skipped: cannot mount tmpfs here (" << small.why() << ")");
-    return;
+    VBENCH_SKIP("cannot mount tmpfs here (" << small.why() << ")");
   }
   for (const char* w : {"disk.seqread", "disk.randwrite"}) {
     INFO(w);
@@ -402,8 +401,7 @@ TEST_CASE("disk random workloads say when io_uring is unavailable", "[disk]") {
   int status = 0;
   ::waitpid(pid, &status, 0);
   if (out.rfind("seccomp unavailable", 0) == 0) {
-    WARN("skipped: " << out);
-    return;
+    VBENCH_SKIP(out);
   }
   CHECK_THAT(out, Catch::StartsWith("error: ") && Catch::Contains("io_uring is unavailable") &&
                       Catch::Contains("Operation not permitted") && Catch::Contains("seccomp"));

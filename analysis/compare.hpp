@@ -20,20 +20,40 @@
 // significance test AND an effect size, and "unreliable" said out loud below
 // a minimum number of repetitions. Warm-ups and failed samples are left out.
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/error.hpp"
-#include "harness/results.hpp"
-#include "harness/stats.hpp"
-#include "harness/suite.hpp"
+#include "model/results.hpp"
+#include "model/stats.hpp"
 
 namespace vbench {
 
 inline constexpr double kDefaultAlpha = 0.05;
 inline constexpr double kDefaultThreshold = 0.05;
 inline constexpr size_t kMinSamplesPerSide = 3;
+// A threshold above this is a typo: no median moves by more than 10x and
+// stays comparable.
+inline constexpr double kMaxThreshold = 10.0;
+
+// A suite's [compare]; thresholds are fractions (0.03 for "3%"). Unset values fall back
+// to the command line's or compare's defaults.
+struct SuiteCompare {
+  std::optional<double> alpha;
+  std::optional<double> threshold;
+  std::map<std::string, double> thresholds;  // "WORKLOAD", "WORKLOAD.METRIC" or "FAMILY.*" -> fraction
+
+  bool empty() const { return !alpha && !threshold && thresholds.empty(); }
+};
+
+nlohmann::json to_json(const SuiteCompare& c);
+// The [compare] settings of a suite as recorded in results.json (the
+// "compare" member of to_json(Suite), harness/suite.hpp); absent means all defaults. Results are
+// input: the values are checked again.
+Result<SuiteCompare> suite_compare_from_json(const nlohmann::json& suite);
 
 enum class Verdict { Regressed, Improved, Unchanged, Noisy };
 const char* to_string(Verdict v);  // "regressed" | "improved" | "unchanged" | "noisy"
@@ -91,12 +111,5 @@ Result<Comparison> compare_runs(const ResultSet& base, const ResultSet& current,
 // The threshold that applies to one metric: the most specific of
 // thresholds["WORKLOAD.METRIC"], ["WORKLOAD"], ["FAMILY.*"], else fallback.
 double threshold_for(const SuiteCompare& c, const std::string& workload, const std::string& metric, double fallback);
-
-// Renderers: a terminal table, GitHub-flavoured Markdown, JUnit XML (one
-// testcase per metric: regressed = <failure>, noisy = <skipped>) and JSON.
-std::string render_compare_table(const Comparison& c, bool color);
-std::string render_compare_markdown(const Comparison& c);
-std::string render_compare_junit(const Comparison& c);
-nlohmann::json render_compare_json(const Comparison& c);
 
 }  // namespace vbench

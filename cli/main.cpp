@@ -1,3 +1,3 @@
-#include "harness/cli.hpp"
+#include "cli/cli.hpp"
 
 int main(int argc, char** argv) { return vbench::cli_main(argc, argv); }

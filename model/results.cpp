@@ -1,4 +1,4 @@
-#include "harness/results.hpp"
+#include "model/results.hpp"
 
 #include <fcntl.h>
 
@@ -30,8 +30,20 @@ nlohmann::json to_json(const RunMeta& m) {
 nlohmann::json to_json(const EnvRecord& e) {
   nlohmann::json lc = nlohmann::json::array();
   for (const auto& m : e.lifecycle) lc.push_back(to_json(m));
-  return {{"name", e.name},   {"kind", e.kind},  {"label", e.label},       {"started", e.started},
-          {"error", e.error}, {"lifecycle", lc}, {"describe", e.describe}, {"warnings", e.warnings}};
+  nlohmann::json restarts = nlohmann::json::array();
+  for (const auto& r : e.restarts) {
+    nlohmann::json rl = nlohmann::json::array();
+    for (const auto& m : r.lifecycle) rl.push_back(to_json(m));
+    restarts.push_back({{"round", r.round},
+                        {"workload", r.workload},
+                        {"reason", r.reason},
+                        {"started", r.started},
+                        {"error", r.error},
+                        {"lifecycle", rl}});
+  }
+  return {{"name", e.name},         {"kind", e.kind},         {"label", e.label},
+          {"started", e.started},   {"error", e.error},       {"lifecycle", lc},
+          {"describe", e.describe}, {"warnings", e.warnings}, {"restarts", restarts}};
 }
 
 namespace {
@@ -79,6 +91,23 @@ Result<EnvRecord> env_record_from_json(const nlohmann::json& j) {
   if (j.contains("warnings") && j["warnings"].is_array())
     for (const auto& w : j["warnings"])
       if (w.is_string()) e.warnings.push_back(w.get<std::string>());
+  if (j.contains("restarts") && j["restarts"].is_array())
+    for (const auto& rj : j["restarts"]) {
+      if (!rj.is_object()) return make_error("env restart is not an object");
+      EnvRestart r;
+      if (rj.contains("round") && rj["round"].is_number_integer()) r.round = rj["round"].get<int>();
+      r.workload = str(rj, "workload");
+      r.reason = str(rj, "reason");
+      r.error = str(rj, "error");
+      if (rj.contains("started") && rj["started"].is_boolean()) r.started = rj["started"].get<bool>();
+      if (rj.contains("lifecycle") && rj["lifecycle"].is_array())
+        for (const auto& m : rj["lifecycle"]) {
+          auto mr = metric_from_json(m);
+          if (!mr) return mr.error().context("env restart lifecycle");
+          r.lifecycle.push_back(*mr);
+        }
+      e.restarts.push_back(std::move(r));
+    }
   return e;
 }
 

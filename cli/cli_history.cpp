@@ -1,4 +1,4 @@
-#include "harness/cli_history.hpp"
+#include "cli/cli_history.hpp"
 
 #include <fmt/format.h>
 #include <unistd.h>
@@ -9,14 +9,15 @@
 #include <functional>
 #include <iostream>
 
+#include "analysis/compare.hpp"
+#include "analysis/summary.hpp"
 #include "core/fs.hpp"
 #include "core/units.hpp"
 #include "drivers/kvm/host_command.hpp"
-#include "harness/summary.hpp"
-#include "reports/compare.hpp"
+#include "reports/compare_formats.hpp"
 #include "reports/escape.hpp"
-#include "reports/history.hpp"
 #include "reports/reports.hpp"
+#include "store/history.hpp"
 
 namespace vbench {
 namespace {

@@ -1,4 +1,4 @@
-#include "harness/cli.hpp"
+#include "cli/cli.hpp"
 
 #include <fmt/format.h>
 #include <fnmatch.h>
@@ -12,6 +12,8 @@
 #include <iostream>
 #include <random>
 
+#include "analysis/summary.hpp"
+#include "cli/cli_history.hpp"
 #include "core/clock.hpp"
 #include "core/fs.hpp"
 #include "core/runstate.hpp"
@@ -19,15 +21,14 @@
 #include "counters/counters.hpp"
 #include "drivers/agent_channel.hpp"
 #include "drivers/driver.hpp"
-#include "harness/cli_history.hpp"
-#include "harness/hostinfo.hpp"
 #include "harness/scheduler.hpp"
 #include "harness/suite.hpp"
-#include "harness/summary.hpp"
+#include "model/hostinfo.hpp"
 #include "reports/format.hpp"
-#include "reports/history.hpp"
 #include "reports/reports.hpp"
-#include "reports/trend.hpp"
+#include "reports/trend_svg.hpp"
+#include "store/history.hpp"
+#include "store/trend.hpp"
 #include "workloads/net_peer.hpp"
 #include "workloads/registry.hpp"
 

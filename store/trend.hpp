@@ -15,10 +15,10 @@
 #include <utility>
 #include <vector>
 
+#include "analysis/compare.hpp"
 #include "core/error.hpp"
 #include "core/sample.hpp"
-#include "reports/compare.hpp"
-#include "reports/history.hpp"
+#include "store/history.hpp"
 
 namespace vbench {
 
@@ -61,15 +61,5 @@ struct TrendQuery {
 };
 
 Result<std::vector<TrendSeries>> history_trends(const HistoryStore& store, const TrendQuery& q);
-
-struct TrendSvgOptions {
-  int width = 520;
-  int height = 200;
-};
-
-// A standalone <svg> element (no scripts, no external references): CI band,
-// median line, points with a <title> tooltip each, regressions marked red.
-// Every string from the results is XML-escaped.
-std::string render_trend_svg(const TrendSeries& s, const TrendSvgOptions& opts = {});
 
 }  // namespace vbench

@@ -31,6 +31,17 @@ struct RunMeta {
   bool interrupted = false;
 };
 
+// An environment whose session broke (agent crash, guest died, timeout) and
+// was started again: when, why, and the new session's start (or why not).
+struct EnvRestart {
+  int round = -1;                 // the round whose sample broke the session
+  std::string workload;           // the workload that was running
+  std::string reason;             // the error the session gave
+  bool started = false;           // the new session came up
+  std::string error;              // why it did not
+  std::vector<Metric> lifecycle;  // the new session's (start_s, boot_s, ...)
+};
+
 struct EnvRecord {
   std::string name;   // suite name: "container"
   std::string kind;   // driver: "container"
@@ -40,6 +51,7 @@ struct EnvRecord {
   std::vector<Metric> lifecycle;  // e.g. start_s, boot_s, teardown_s
   nlohmann::json describe = nlohmann::json::object();
   std::vector<std::string> warnings;
+  std::vector<EnvRestart> restarts;  // in order; the lifecycle above is the first session's
 };
 
 struct ResultSet {

@@ -1,4 +1,4 @@
-#include "reports/trend.hpp"
+#include "store/trend.hpp"
 
 #include <fmt/format.h>
 
@@ -6,7 +6,7 @@
 #include <map>
 #include <tuple>
 
-#include "harness/summary.hpp"
+#include "analysis/summary.hpp"
 
 namespace vbench {
 namespace {

@@ -1,4 +1,4 @@
-#include "harness/hostinfo.hpp"
+#include "model/hostinfo.hpp"
 
 #include <fmt/format.h>
 #include <linux/perf_event.h>
@@ -15,7 +15,6 @@
 
 #include "core/fs.hpp"
 #include "core/units.hpp"
-#include "drivers/driver.hpp"
 
 namespace vbench {
 namespace {

@@ -23,7 +23,7 @@
 #include <vector>
 
 #include "core/error.hpp"
-#include "harness/results.hpp"
+#include "model/results.hpp"
 
 struct sqlite3;
 

@@ -1,4 +1,4 @@
-#include "harness/stats.hpp"
+#include "model/stats.hpp"
 
 #include <fmt/format.h>
 

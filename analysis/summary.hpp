@@ -8,8 +8,8 @@
 #include <tuple>
 #include <vector>
 
-#include "harness/results.hpp"
-#include "harness/stats.hpp"
+#include "model/results.hpp"
+#include "model/stats.hpp"
 
 namespace vbench {
 

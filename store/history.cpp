@@ -1,4 +1,4 @@
-#include "reports/history.hpp"
+#include "store/history.hpp"
 
 #include <fmt/format.h>
 #include <sqlite3.h>
@@ -9,10 +9,10 @@
 #include <filesystem>
 #include <limits>
 
+#include "analysis/summary.hpp"
 #include "core/clock.hpp"
 #include "core/fs.hpp"
-#include "harness/hostinfo.hpp"
-#include "harness/summary.hpp"
+#include "model/hostinfo.hpp"
 
 namespace vbench {
 namespace {

@@ -1,4 +1,4 @@
-#include "reports/compare.hpp"
+#include "analysis/compare.hpp"
 
 #include <fmt/format.h>
 
@@ -10,8 +10,8 @@
 #include <set>
 #include <tuple>
 
-#include "harness/hostinfo.hpp"
-#include "harness/summary.hpp"
+#include "analysis/summary.hpp"
+#include "model/hostinfo.hpp"
 
 namespace vbench {
 namespace {
@@ -302,6 +302,43 @@ Result<Comparison> compare_runs(const ResultSet& base, const ResultSet& current,
     out.warnings.push_back(fmt::format("{} metrics are in only one of the runs (workloads added, dropped or failed)",
                                        out.unmatched.size()));
   return out;
+}
+
+using nlohmann::json;
+
+nlohmann::json to_json(const SuiteCompare& c) {
+  return {{"alpha", c.alpha ? json(*c.alpha) : json(nullptr)},
+          {"threshold", c.threshold ? json(*c.threshold) : json(nullptr)},
+          {"thresholds", c.thresholds}};
+}
+
+Result<SuiteCompare> suite_compare_from_json(const nlohmann::json& suite) {
+  SuiteCompare c;
+  if (!suite.is_object() || !suite.contains("compare") || suite["compare"].is_null()) return c;
+  const json& j = suite["compare"];
+  if (!j.is_object()) return make_error("suite `compare` is not an object");
+  auto fraction = [](const json& v, double hi) {
+    return v.is_number() && v.get<double>() >= 0 && v.get<double>() <= hi;
+  };
+  if (j.contains("alpha") && !j["alpha"].is_null()) {
+    if (!fraction(j["alpha"], 1) || j["alpha"].get<double>() <= 0 || j["alpha"].get<double>() >= 1)
+      return make_error("suite compare.alpha must be a number in (0, 1)");
+    c.alpha = j["alpha"].get<double>();
+  }
+  if (j.contains("threshold") && !j["threshold"].is_null()) {
+    if (!fraction(j["threshold"], kMaxThreshold))
+      return make_error("suite compare.threshold must be a fraction in [0, 10]");
+    c.threshold = j["threshold"].get<double>();
+  }
+  if (j.contains("thresholds") && !j["thresholds"].is_null()) {
+    if (!j["thresholds"].is_object()) return make_error("suite compare.thresholds is not an object");
+    for (const auto& [k, v] : j["thresholds"].items()) {
+      if (!fraction(v, kMaxThreshold))
+        return make_error("suite compare.thresholds[`{}`] must be a fraction in [0, 10]", k);
+      c.thresholds[k] = v.get<double>();
+    }
+  }
+  return c;
 }
 
 }  // namespace vbench

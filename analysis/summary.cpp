@@ -1,4 +1,4 @@
-#include "harness/summary.hpp"
+#include "analysis/summary.hpp"
 
 #include <fmt/format.h>
 
