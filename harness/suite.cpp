@@ -739,7 +739,7 @@ bool split_assignment(const std::string& a, std::string& key, std::string& value
 }  // namespace
 
 const std::vector<std::string>& env_kinds() {
-  static const std::vector<std::string> kinds = {"bare", "container", "kvm"};
+  static const std::vector<std::string> kinds = {"bare", "container", "kvm", "oci", "docker"};
   return kinds;
 }
 
