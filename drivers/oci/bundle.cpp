@@ -26,7 +26,8 @@ nlohmann::json oci_config(const BundlePlan& plan) {
       {"env", {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}},
       {"cwd", "/"},
       {"capabilities", {{"bounding", caps}, {"effective", caps}, {"permitted", caps}}},
-      {"rlimits", json::array({{{"type", "RLIMIT_NOFILE"}, {"hard", 1048576}, {"soft", 1048576}}})},
+      // No rlimits: the agent inherits vbench's. Raising RLIMIT_NOFILE past
+      // the host's limit is refused here (runc: "error setting rlimit type 7").
       {"noNewPrivileges", true},
   };
   json mounts = json::array({

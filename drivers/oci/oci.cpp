@@ -175,6 +175,13 @@ class OciSession : public Session {
     plan.memory_swap = host_has_memsw();
     if (auto s = write_bundle(plan); !s) return s;
     bundle_dir_ = plan.dir;
+    // The configuration the runtime got, kept with the results (provenance,
+    // and bench/oci_start.sh times `runc run` of the same bundle from it).
+    if (!spec_.out_dir.empty())
+      if (auto s = write_file(fmt::format("{}/{}-oci-config.json", spec_.out_dir, sanitize_name(rec_.env)),
+                              oci_config(plan).dump(2) + "\n");
+          !s)
+        return s.error().context("save config.json");
 
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return sys_error("socketpair");
