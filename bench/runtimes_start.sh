@@ -58,7 +58,7 @@ for e in r.get("envs", []):
 PY
 
 if command -v docker >/dev/null && docker version >/dev/null 2>&1; then
-  cp "$agent" "$bundle/rootfs/vbench-agent"
+  install -m 0755 "$agent" "$bundle/rootfs/vbench-agent"
   tar -C "$bundle/rootfs" -cf "$bundle/img.tar" vbench-agent tmp scratch
   docker import "$bundle/img.tar" "$image" >/dev/null
   hyperfine --warmup 2 --runs "$runs" "docker run --rm $image /vbench-agent noop" 2>&1 | sed -n '1,4p'
