@@ -483,7 +483,7 @@ TEST_CASE("suite: to_json records the suite as run", "[suite]") {
 TEST_CASE("suite: the built-in suites parse and validate", "[suite]") {
   std::set<std::string> names;
   for (const auto& b : builtin_suites()) names.insert(b.name);
-  CHECK(names == std::set<std::string>{"quick", "smoke", "standard"});
+  CHECK(names == std::set<std::string>{"quick", "runtimes", "smoke", "standard"});
 
   for (const auto& b : builtin_suites()) {
     INFO(b.name);
@@ -492,6 +492,15 @@ TEST_CASE("suite: the built-in suites parse and validate", "[suite]") {
     CHECK(s->name == b.name);
     CHECK(s->source == std::string("builtin:") + b.name);
     CHECK(s->baseline == "bare");
+    if (b.name == "runtimes") {
+      // Its own environments (container layer by layer, oci, docker) and
+      // only the workloads a layer can touch.
+      std::set<std::string> kinds;
+      for (const auto& e : s->envs) kinds.insert(e.kind);
+      CHECK(kinds == std::set<std::string>{"bare", "container", "oci", "docker"});
+      CHECK(s->envs.size() == 8);
+      continue;
+    }
     REQUIRE(s->envs.size() == 1);
     CHECK(s->envs[0].name == "bare");
     // Every workload, each once.
