@@ -3,11 +3,14 @@
 // /init. See agent/protocol.hpp for the protocol it speaks.
 #include <fmt/format.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 
 #include "agent/init.hpp"
@@ -68,6 +71,9 @@ int main(int argc, char** argv) {
   int in_fd = 0, out_fd = 1;
   proto->add_option("--in-fd", in_fd, "read requests from this descriptor");
   proto->add_option("--out-fd", out_fd, "write replies to this descriptor");
+  std::string connect_path;
+  proto->add_option("--connect", connect_path,
+                    "connect to this unix socket and serve the protocol on it (a daemon-run container)");
   bool container_init = false;
   proto->add_flag("--container-init", container_init, "also reap orphans (we are PID 1 of a container)");
 
@@ -140,5 +146,22 @@ int main(int argc, char** argv) {
   }
   // Default: the agent protocol on stdin/stdout (or the given descriptors).
   if (container_init) start_reaper();
+  if (!connect_path.empty()) {
+    // A container started by a daemon (Docker) has no descriptor of
+    // vbench's: the harness listens on a socket bind-mounted into it.
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (connect_path.size() >= sizeof addr.sun_path) {
+      fmt::print(stderr, "vbench-agent: --connect `{}`: path too long\n", connect_path);
+      return 2;
+    }
+    connect_path.copy(addr.sun_path, connect_path.size());
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      fmt::print(stderr, "vbench-agent: connect `{}`: {}\n", connect_path, std::strerror(errno));
+      return 1;
+    }
+    in_fd = out_fd = fd;
+  }
   return serve_protocol(in_fd, out_fd);
 }

@@ -1,7 +1,9 @@
 #include "drivers/bare/bare.hpp"
 #include "drivers/container/container.hpp"
+#include "drivers/docker/docker.hpp"
 #include "drivers/driver.hpp"
 #include "drivers/kvm/kvm.hpp"
+#include "drivers/oci/oci.hpp"
 
 namespace vbench {
 
@@ -11,6 +13,8 @@ const std::vector<std::unique_ptr<Driver>>& all_drivers() {
     d.push_back(std::make_unique<BareDriver>());
     d.push_back(std::make_unique<ContainerDriver>());
     d.push_back(std::make_unique<KvmDriver>());
+    d.push_back(std::make_unique<OciDriver>());
+    d.push_back(std::make_unique<DockerDriver>());
     return d;
   }();
   return drivers;

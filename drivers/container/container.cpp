@@ -22,6 +22,7 @@
 #include "drivers/container/cgroup_io.hpp"
 #include "drivers/container/namespaces.hpp"
 #include "drivers/container/network.hpp"
+#include "drivers/container/security.hpp"
 #include "drivers/container/state.hpp"
 #include "workloads/net_peer.hpp"
 
@@ -35,6 +36,9 @@ struct ContainerConfig {
   NetworkMode network = NetworkMode::Veth;
   bool userns = false;
   bool scratch_overlay = false;
+  SeccompMode seccomp = SeccompMode::None;
+  CapabilitySet capabilities = CapabilitySet::All;
+  bool no_new_privs = false;
 };
 
 bool user_namespaces_available(std::string* why) {
@@ -125,6 +129,13 @@ Result<ContainerConfig> resolve_config(const std::vector<ParamSpec>& specs, cons
   c.userns = j["userns"].get<bool>();
   c.scratch_overlay = j["scratch_overlay"].get<bool>();
   if (c.scratch_overlay && env.scratch_dir.empty()) return make_error("scratch_overlay needs a scratch directory");
+  auto seccomp = parse_seccomp_mode(j["seccomp"].get<std::string>());
+  if (!seccomp) return seccomp.error();
+  c.seccomp = *seccomp;
+  auto caps = parse_capability_set(j["capabilities"].get<std::string>());
+  if (!caps) return caps.error();
+  c.capabilities = *caps;
+  c.no_new_privs = j["no_new_privs"].get<bool>();
   return c;
 }
 
@@ -208,6 +219,14 @@ class ContainerSession : public Session {
       if (auto s = mkdir_p(init.rootfs.overlay_work); !s) return s;
     }
     init.argv = {kAgentInContainer, "agent", "--container-init"};
+    if (cfg_.seccomp == SeccompMode::DockerDefault) {
+      auto prog = docker_default_seccomp_program();
+      if (!prog) return prog.error().context("seccomp");
+      init.security.seccomp = std::move(*prog);
+    }
+    init.security.drop_capabilities = cfg_.capabilities == CapabilitySet::DockerDefault;
+    init.security.keep_caps = docker_default_capability_numbers();
+    init.security.no_new_privs = cfg_.no_new_privs;
     init.timeout_s = spec_.start_timeout_s;
     UniqueFd log;
     if (!spec_.out_dir.empty()) {
@@ -382,7 +401,10 @@ class ContainerSession : public Session {
                         {"scratch", spec_.scratch_dir.empty() ? "none"
                                     : cfg_.scratch_overlay    ? "overlay"
                                                               : "bind"},
-                        {"namespaces", {"mnt", "pid", "net", "uts", "ipc", "cgroup"}}};
+                        {"namespaces", {"mnt", "pid", "net", "uts", "ipc", "cgroup"}},
+                        {"seccomp", cfg_.seccomp == SeccompMode::DockerDefault ? "docker-default" : "none"},
+                        {"capabilities", cfg_.capabilities == CapabilitySet::DockerDefault ? "docker-default" : "all"},
+                        {"no_new_privs", cfg_.no_new_privs}};
     if (cfg_.userns) j["namespaces"].push_back("user");
     if (init_pid_ > 0) j["init_pid"] = init_pid_;  // in the host's PID namespace
     if (cgroup_) j["cgroup_notes"] = cgroup_->notes();
@@ -513,6 +535,24 @@ std::vector<ParamSpec> ContainerDriver::knobs() const {
        ParamType::Bool,
        "false",
        "scratch through overlayfs (upper layer on the scratch disk)",
+       false,
+       {}},
+      {"seccomp",
+       ParamType::String,
+       "none",
+       "none, or docker-default (a filter with Docker's default profile's policy)",
+       false,
+       {"none", "docker-default"}},
+      {"capabilities",
+       ParamType::String,
+       "all",
+       "all, or docker-default (the bounding set cut to Docker's 14)",
+       false,
+       {"all", "docker-default"}},
+      {"no_new_privs",
+       ParamType::Bool,
+       "false",
+       "set PR_SET_NO_NEW_PRIVS before the agent starts (as Docker does)",
        false,
        {}},
   };

@@ -119,6 +119,9 @@ void reset_signals() {
   char path_env[] = "PATH=/";
   char home_env[] = "HOME=/tmp";
   char* envp[] = {path_env, home_env, nullptr};
+  // Docker's layers the environment asked for, last: the seccomp filter
+  // must allow every call from here to the agent's first instruction.
+  if (auto s = apply_security(spec.security); !s) child_fail(sync_fd, s.error().context("container security"));
   ::execve(argv[0], argv.data(), envp);
   child_fail(sync_fd, sys_error(fmt::format("exec `{}`", spec.argv[0])).context("container init"));
 }

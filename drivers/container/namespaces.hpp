@@ -19,6 +19,7 @@
 
 #include "core/error.hpp"
 #include "drivers/container/rootfs.hpp"
+#include "drivers/container/security.hpp"
 
 namespace vbench {
 
@@ -30,6 +31,7 @@ struct InitSpec {
   int agent_fd = -1;              // becomes the agent's stdin and stdout
   int log_fd = -1;                // the agent's stderr (-1: /dev/null)
   double timeout_s = 60;          // bound on every wait for a child
+  SecurityPlan security;          // applied by the init right before exec
 };
 
 struct InitHooks {

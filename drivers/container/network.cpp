@@ -67,25 +67,6 @@ Status in_netns(int netns_fd, F&& fn) {
   return out;
 }
 
-Result<UniqueFd> new_router_namespace() {
-  Result<UniqueFd> out = make_error("no namespace");
-  std::thread t([&] {
-    // unshare(CLONE_NEWNET) in a thread gives that thread a fresh namespace;
-    // the descriptor opened on it keeps it alive after the thread ends.
-    if (::unshare(CLONE_NEWNET) != 0) {
-      out = sys_error("unshare a network namespace for the NAT router");
-      return;
-    }
-    UniqueFd fd(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
-    if (!fd)
-      out = sys_error("open the router namespace");
-    else
-      out = std::move(fd);
-  });
-  t.join();
-  return out;
-}
-
 // Runs iptables inside the router namespace, capturing what it says.
 Status router_iptables(int netns_fd, const std::vector<std::string>& args) {
   int pipefd[2];
@@ -154,6 +135,25 @@ Status veth_to_container(Rtnl& host, Rtnl& ctr, const std::string& instance, con
 }
 
 }  // namespace
+
+Result<UniqueFd> new_network_namespace() {
+  Result<UniqueFd> out = make_error("no namespace");
+  std::thread t([&] {
+    // unshare(CLONE_NEWNET) in a thread gives that thread a fresh namespace;
+    // the descriptor opened on it keeps it alive after the thread ends.
+    if (::unshare(CLONE_NEWNET) != 0) {
+      out = sys_error("unshare a network namespace");
+      return;
+    }
+    UniqueFd fd(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+    if (!fd)
+      out = sys_error("open the new network namespace");
+    else
+      out = std::move(fd);
+  });
+  t.join();
+  return out;
+}
 
 Result<NetworkMode> parse_network_mode(const std::string& s) {
   if (s == "none") return NetworkMode::None;
@@ -286,7 +286,7 @@ Result<ContainerNetwork> setup_network(NetworkMode mode, const std::string& inst
   const Ipv4 gateway = block_address(*inner, 1);
   net.peer_addr = uplink_host;
   net.container_addr = block_address(*inner, 2);
-  auto router_ns = new_router_namespace();
+  auto router_ns = new_network_namespace();
   if (!router_ns) return fail(router_ns.error());
   net.router_ns = std::move(*router_ns);
   const int rns = net.router_ns.get();

@@ -41,6 +41,11 @@ struct ContainerNetwork {
   nlohmann::json describe() const;
 };
 
+// A fresh network namespace (only lo, down), held by the descriptor: it
+// goes when the last descriptor or process in it does. For runtimes that
+// join a prepared namespace (oci) and for the nat router.
+Result<UniqueFd> new_network_namespace();
+
 // Builds the network for a container whose network namespace is behind
 // container_netns_fd. On failure, what it created on the host is removed.
 Result<ContainerNetwork> setup_network(NetworkMode mode, const std::string& instance, int container_netns_fd);

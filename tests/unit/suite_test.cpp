@@ -118,13 +118,15 @@ TEST_CASE("suite: errors name FILE:LINE:COLUMN", "[suite]") {
       {"duplicate workload", "[[workload]]\nname = \"cpu.int\"\n[[workload]]\nname = \"cpu.int\"\n",
        "t.toml:4:8: workload `cpu.int` is already listed at line 2 (sweep a parameter with an array instead)"},
       {"env without a kind", "[env.fast]\ncpus = 2\n",
-       "t.toml:1:1: env `fast` needs `kind = \"...\"` (one of: bare, container, kvm): its name is not a kind"},
-      {"unknown env kind", "[env.fast]\nkind = \"docker\"\n",
-       "t.toml:2:8: unknown env kind `docker` (kinds: bare, container, kvm)"},
+       "t.toml:1:1: env `fast` needs `kind = \"...\"` (one of: bare, container, kvm, oci, docker): its name is not a "
+       "kind"},
+      {"unknown env kind", "[env.fast]\nkind = \"lxc\"\n",
+       "t.toml:2:8: unknown env kind `lxc` (kinds: bare, container, kvm, oci, docker)"},
       {"env knob as a table", "[env.container.limits]\ncpus = 2\n",
        "t.toml:1:1: knob `limits` of env `container` must be a string, number or boolean, not a table"},
       {"baseline not an env", "[suite]\nbaseline = \"vm\"\n",
-       "t.toml:2:12: baseline `vm` is neither an env of the suite (none) nor one of: bare, container, kvm"},
+       "t.toml:2:12: baseline `vm` is neither an env of the suite (none) nor one of: bare, container, kvm, oci, "
+       "docker"},
       {"exclude without include", "[suite]\nexclude = [\"net.*\"]\n[[workload]]\nname = \"cpu.int\"\n",
        "t.toml:2:12: exclude `net.*` matches no workload of the included suite"},
       {"syntax error", "[suite]\nrepetitions = \n",
@@ -432,7 +434,8 @@ TEST_CASE("suite: --env and --env-set", "[suite]") {
   CHECK(s.env("container")->kind == "container");
   auto bad = add_env(s, "container-half");
   REQUIRE_FALSE(bad.ok());
-  CHECK(bad.error().message == "env `container-half`: not defined by suite `t` and not one of: bare, container, kvm");
+  CHECK(bad.error().message ==
+        "env `container-half`: not defined by suite `t` and not one of: bare, container, kvm, oci, docker");
 
   REQUIRE(apply_env_set(s, "container.cpus=1.5").ok());
   CHECK(s.env("container")->knobs.at("cpus") == "1.5");  // the driver's ParamSpec normalizes it
@@ -480,7 +483,7 @@ TEST_CASE("suite: to_json records the suite as run", "[suite]") {
 TEST_CASE("suite: the built-in suites parse and validate", "[suite]") {
   std::set<std::string> names;
   for (const auto& b : builtin_suites()) names.insert(b.name);
-  CHECK(names == std::set<std::string>{"quick", "smoke", "standard"});
+  CHECK(names == std::set<std::string>{"quick", "runtimes", "smoke", "standard"});
 
   for (const auto& b : builtin_suites()) {
     INFO(b.name);
@@ -489,6 +492,15 @@ TEST_CASE("suite: the built-in suites parse and validate", "[suite]") {
     CHECK(s->name == b.name);
     CHECK(s->source == std::string("builtin:") + b.name);
     CHECK(s->baseline == "bare");
+    if (b.name == "runtimes") {
+      // Its own environments (container layer by layer, oci, docker) and
+      // only the workloads a layer can touch.
+      std::set<std::string> kinds;
+      for (const auto& e : s->envs) kinds.insert(e.kind);
+      CHECK(kinds == std::set<std::string>{"bare", "container", "oci", "docker"});
+      CHECK(s->envs.size() == 8);
+      continue;
+    }
     REQUIRE(s->envs.size() == 1);
     CHECK(s->envs[0].name == "bare");
     // Every workload, each once.

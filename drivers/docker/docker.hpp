@@ -1,0 +1,29 @@
+#pragma once
+#include "drivers/driver.hpp"
+
+namespace vbench {
+
+// The agent in a container of a running Docker daemon, driven through the
+// Engine API on its unix socket (drivers/docker/http_unix.hpp): the image is
+// `docker import` of a tar holding the static agent (no registry, no pull),
+// the container runs it as PID 1, and the agent connects back to vbench over
+// a unix socket in a bind-mounted directory. Every container, image and
+// volume carries the run id in its name and labels with the owning vbench
+// process, so that `vbench cleanup` removes what a dead run left.
+class DockerDriver : public Driver {
+ public:
+  explicit DockerDriver(std::string socket_path = "/var/run/docker.sock") : socket_(std::move(socket_path)) {}
+  std::string name() const override { return "docker"; }
+  std::string description() const override {
+    return "the agent in a Docker container (Engine API on " + socket_ + "), image imported from the agent";
+  }
+  Availability probe() const override;
+  std::vector<ParamSpec> knobs() const override;
+  Result<std::unique_ptr<Session>> start(const EnvSpec& spec) override;
+  Status cleanup_stale() override;
+
+ private:
+  std::string socket_;
+};
+
+}  // namespace vbench

@@ -1,0 +1,406 @@
+// Real runtimes as environments, for real: the agent under runc from a bundle
+// vbench writes (`oci`), and in a container of a Docker daemon (`docker`).
+// The tests start dockerd themselves when it is installed and not running,
+// and stop what they started. Each checks by run id that nothing is left.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "core/fs.hpp"
+#include "drivers/driver.hpp"
+#include "model/results.hpp"
+#include "analysis/summary.hpp"
+#include "support.hpp"
+#include "workloads/registry.hpp"
+
+using namespace vbtest;
+using namespace vbench;
+
+namespace {
+
+std::string docker_cli() { return path_exists("/usr/bin/docker") ? "/usr/bin/docker" : "docker"; }
+
+bool docker_answers() { return run_command(docker_cli() + " version --format '{{.Server.Version}}'").exit_code == 0; }
+
+// Starts dockerd when it is installed and not running; stops it at scope
+// exit if it started it. Skips (77) when Docker cannot run here.
+class DockerDaemon {
+ public:
+  DockerDaemon() {
+    if (::geteuid() != 0) VB_SKIP("needs root");
+    if (docker_answers()) return;
+    if (run_command("command -v dockerd").exit_code != 0)
+      VB_SKIP("dockerd is not installed (ci/bootstrap installs docker.io)");
+    if (path_exists("/var/run/docker.sock") || path_exists("/var/run/docker.pid"))
+      VB_SKIP("a Docker daemon seems to be starting or stuck (socket/pid file present, no answer)");
+    pid_ = fork();
+    if (pid_ == 0) {
+      setsid();
+      FILE* log = freopen("/tmp/vbench-test-dockerd.log", "w", stdout);
+      (void)log;
+      dup2(1, 2);
+      // The default bridge in the benchmarking range (RFC 2544), not 172.17/16.
+      execlp("dockerd", "dockerd", "--host", "unix:///var/run/docker.sock", "--bip", "198.19.254.1/24",
+             static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    for (int i = 0; i < 600 && !docker_answers(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (!docker_answers()) {
+      auto log = read_file("/tmp/vbench-test-dockerd.log");
+      stop();
+      VB_SKIP("dockerd did not come up within 60 s: " +
+              (log ? log->substr(log->size() > 2000 ? log->size() - 2000 : 0) : std::string("(no log)")));
+    }
+  }
+  ~DockerDaemon() { stop(); }
+  bool started() const { return pid_ > 0; }
+
+ private:
+  void stop() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGTERM);
+    int st;
+    for (int i = 0; i < 300; ++i) {
+      if (waitpid(pid_, &st, WNOHANG) == pid_) {
+        pid_ = -1;
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ::kill(pid_, SIGKILL);
+    waitpid(pid_, &st, 0);
+    pid_ = -1;
+  }
+  pid_t pid_ = -1;
+};
+
+std::string unique_run_id() {
+  static int n = 0;
+  return fmt::format("vbtest-{}-{}", ::getpid(), n++);
+}
+
+// Everything of a run on the host and in Docker, one line each ("" = nothing).
+std::string leftovers(const std::string& run_id) {
+  std::vector<std::string> found;
+  auto add = [&](const std::string& what, const std::string& out) {
+    if (out.find_first_not_of(" \n") != std::string::npos) found.push_back(what + ": " + out);
+  };
+  add("cgroup", run_command("find /sys/fs/cgroup -name '*" + run_id + "*' 2>/dev/null; true").out);
+  add("link", run_command("ip -o link show | grep -F '" + run_id + "'").out);
+  add("mount", run_command("grep -F '" + run_id + "' /proc/self/mountinfo").out);
+  add("process", run_command("pgrep -af -- '" + run_id + "' | grep -v pgrep").out);
+  add("runc", run_command("runc list -q | grep -F '" + run_id + "'").out);
+  add("state", run_command("for p in /run/vbench/" + run_id + " /run/vbench/containers/" + run_id +
+                           "*; do [ -e \"$p\" ] && echo \"$p\"; done; true")
+                   .out);
+  if (docker_answers()) {
+    const std::string d = docker_cli();
+    add("docker container", run_command(d + " ps -a --format '{{.Names}}' | grep -F '" + run_id + "'").out);
+    add("docker image", run_command(d + " images --format '{{.Repository}}:{{.Tag}}' | grep -F '" + run_id + "'").out);
+    add("docker volume", run_command(d + " volume ls -q | grep -F '" + run_id + "'").out);
+    add("docker network", run_command(d + " network ls --format '{{.Name}}' | grep -F '" + run_id + "'").out);
+  }
+  std::string all;
+  for (const auto& f : found) all += f + "\n";
+  return all;
+}
+
+Driver& driver(const char* name) {
+  Driver* d = find_driver(name);
+  REQUIRE(d != nullptr);
+  auto a = d->probe();
+  if (!a.available) VB_SKIP(std::string(name) + " environment unavailable: " + a.reason);
+  return *d;
+}
+
+EnvSpec spec_for(const char* kind, const std::string& run_id, const std::string& scratch) {
+  EnvSpec s;
+  s.name = kind;
+  s.kind = kind;
+  s.run_id = run_id;
+  s.agent_path = agent_bin();
+  s.scratch_dir = scratch;
+  s.start_timeout_s = 60;
+  return s;
+}
+
+double lifecycle(const Session& s, const std::string& name) {
+  for (const auto& m : s.lifecycle())
+    if (m.name == name) return m.value;
+  return -1;
+}
+
+Sample run_one(Session& s, const std::string& workload, nlohmann::json params) {
+  const WorkloadDef* def = find_workload(workload);
+  REQUIRE(def != nullptr);
+  WorkloadRequest req;
+  req.workload = workload;
+  req.params = std::move(params);
+  req.needs_peer = def->needs_peer;
+  req.timeout_s = 60;
+  auto r = s.run(req);
+  if (!r) FAIL(r.error().message);
+  INFO(workload << ": " << r->error);
+  CHECK(r->ok);
+  return *r;
+}
+
+}  // namespace
+
+TEST_CASE("oci: the agent under runc answers, reaches the host peer, and leaves nothing", "[oci]") {
+  Driver& d = driver("oci");
+  TempDir scratch;
+  for (const char* mode : {"veth", "nat"}) {
+    DYNAMIC_SECTION("network " << mode) {
+      const std::string run_id = unique_run_id();
+      EnvSpec spec = spec_for("oci", run_id, scratch.path);
+      spec.knobs["network"] = mode;
+      spec.knobs["memory"] = "256MiB";
+      spec.knobs["pids"] = 128;
+      auto s = d.start(spec);
+      if (!s) FAIL(s.error().message);
+      CHECK(lifecycle(**s, "create_s") > 0);
+      CHECK(lifecycle(**s, "start_s") > 0);
+      auto desc = (*s)->describe();
+      CHECK(desc["runtime"]["version"].get<std::string>().find("runc version") == 0);
+      // The runtime made the container: runc knows it by the instance name,
+      // and its cgroup is under vbench's parent with the memory limit.
+      const std::string id = desc["instance"];
+      CHECK(run_command("runc list -q").out.find(id) != std::string::npos);
+      auto limit = read_line("/sys/fs/cgroup/memory/vbench/" + id + "/memory.limit_in_bytes");
+      if (path_exists("/sys/fs/cgroup/memory")) {
+        REQUIRE(limit);
+        CHECK(*limit == std::to_string(256ull << 20));
+      }
+      run_one(**s, "os.syscall", {{"duration", "200ms"}});
+      run_one(**s, "disk.seqwrite", {{"file_size", "16MiB"}, {"duration", "200ms"}});
+      auto rr = run_one(**s, "net.tcp_rr", {{"duration", "300ms"}});
+      CHECK_FALSE(rr.metrics.empty());
+      REQUIRE((*s)->stop().ok());
+      CHECK(lifecycle(**s, "teardown_s") > 0);
+      s->reset();
+      CHECK(leftovers(run_id) == "");
+    }
+  }
+}
+
+TEST_CASE("oci: a runtime that refuses this host is an error in its own words, and nothing is left", "[oci]") {
+  Driver& d = driver("oci");
+  const std::string run_id = unique_run_id();
+  EnvSpec spec = spec_for("oci", run_id, "");
+  SECTION("a runtime that does not exist") {
+    spec.knobs["runtime"] = "/nonexistent/runtime";
+    auto s = d.start(spec);
+    REQUIRE_FALSE(s);
+    CHECK_THAT(s.error().message, Catch::Contains("/nonexistent/runtime") && Catch::Contains("not found"));
+  }
+  SECTION("crun (on a host whose cgroup layout it cannot use)") {
+    if (run_command("command -v crun").exit_code != 0) VB_SKIP("crun is not installed (ci/bootstrap installs it)");
+    spec.knobs["runtime"] = "crun";
+    auto s = d.start(spec);
+    if (s) {
+      // A host where crun works: then it must really work.
+      auto h = run_one(**s, "os.syscall", {{"duration", "100ms"}});
+      CHECK((*s)->stop().ok());
+    } else {
+      INFO(s.error().message);
+      CHECK_THAT(s.error().message, Catch::Contains("`crun create` failed"));
+      // What crun said is in the error, not only that it failed.
+      CHECK(s.error().message.find("failed (exit status 1): ") != std::string::npos);
+      // And `vbench list` shows the same words for crun.
+      auto l = run_command(vbench_bin() + " list");
+      CHECK_THAT(l.out, Catch::Contains("runtime crun") && Catch::Contains("refuses this host"));
+    }
+  }
+  CHECK(leftovers(run_id) == "");
+}
+
+TEST_CASE("docker: the agent in a Docker container, each network and storage mode, nothing left", "[docker]") {
+  DockerDaemon daemon;
+  Driver& d = driver("docker");
+  TempDir scratch;
+  struct Case {
+    const char* network;
+    const char* storage;
+    const char* seccomp;
+  };
+  for (const Case& c :
+       {Case{"bridge", "bind", "default"}, Case{"host", "volume", "unconfined"}, Case{"none", "overlay", "default"}}) {
+    DYNAMIC_SECTION("network " << c.network << ", storage " << c.storage << ", seccomp " << c.seccomp) {
+      const std::string run_id = unique_run_id();
+      EnvSpec spec = spec_for("docker", run_id, scratch.path);
+      spec.knobs["network"] = c.network;
+      spec.knobs["storage"] = c.storage;
+      spec.knobs["seccomp"] = c.seccomp;
+      spec.knobs["memory"] = "256MiB";
+      spec.knobs["cpus"] = 1.5;
+      auto s = d.start(spec);
+      if (!s) FAIL(s.error().message);
+      for (const char* m : {"image_s", "create_s", "start_s"}) CHECK(lifecycle(**s, m) > 0);
+      auto desc = (*s)->describe();
+      INFO(desc.dump());
+      CHECK_FALSE(desc["daemon"]["server_version"].get<std::string>().empty());
+      CHECK_FALSE(desc["daemon"]["storage_driver"].get<std::string>().empty());
+      // The daemon applied the knobs.
+      const std::string id = desc["instance"];
+      auto insp = run_command(docker_cli() +
+                              " inspect --format '{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} "
+                              "{{.HostConfig.NetworkMode}} {{json .HostConfig.SecurityOpt}}' " +
+                              id);
+      CHECK_THAT(insp.out, Catch::Contains(fmt::format("{} 1500000000 {}", 256ull << 20, c.network)));
+      if (std::string(c.seccomp) == "unconfined") CHECK_THAT(insp.out, Catch::Contains("seccomp=unconfined"));
+      run_one(**s, "os.syscall", {{"duration", "200ms"}});
+      run_one(**s, "disk.seqwrite", {{"file_size", "16MiB"}, {"duration", "200ms"}});
+      if (std::string(c.storage) == "volume")
+        CHECK(run_command(docker_cli() + " volume ls -q").out.find(id) != std::string::npos);
+      WorkloadRequest req;
+      req.workload = "net.tcp_rr";
+      req.params = {{"duration", "300ms"}};
+      req.needs_peer = true;
+      auto rr = (*s)->run(req);
+      REQUIRE(rr);
+      INFO(rr->error);
+      CHECK(rr->ok == (std::string(c.network) != "none"));
+      REQUIRE((*s)->stop().ok());
+      CHECK(lifecycle(**s, "teardown_s") > 0);
+      s->reset();
+      CHECK(leftovers(run_id) == "");
+    }
+  }
+}
+
+TEST_CASE("container bridge and nat still reach the host peer with Docker's iptables rules present",
+          "[docker][container]") {
+  DockerDaemon daemon;
+  // Docker sets the FORWARD policy to DROP and loads br_netfilter.
+  auto policy = run_command("iptables -S FORWARD | head -1");
+  INFO(policy.out);
+  CHECK_THAT(policy.out, Catch::Contains("-P FORWARD DROP"));
+  Driver& d = driver("container");
+  for (const char* mode : {"bridge", "nat"}) {
+    DYNAMIC_SECTION("network " << mode) {
+      const std::string run_id = unique_run_id();
+      EnvSpec spec = spec_for("container", run_id, "");
+      spec.knobs["network"] = mode;
+      auto s = d.start(spec);
+      if (!s) FAIL(s.error().message);
+      run_one(**s, "net.tcp_rr", {{"duration", "300ms"}});
+      run_one(**s, "net.tcp_stream", {{"duration", "300ms"}});
+      REQUIRE((*s)->stop().ok());
+      s->reset();
+      CHECK(leftovers(run_id) == "");
+    }
+  }
+}
+
+TEST_CASE("smoke in bare, container, oci and docker: ratios for every workload, lifecycle, nothing left",
+          "[run][oci][docker]") {
+  DockerDaemon daemon;
+  driver("container");
+  driver("oci");
+  driver("docker");
+  TempDir out;
+  const std::string dir = out.path + "/r";
+  auto r = run_command(vbench_bin() + " run --suite smoke --env bare,container,oci,docker --out " + dir);
+  INFO(r.out);
+  REQUIRE((r.exit_code == 0 || r.exit_code == 1));
+  auto rs = load_results(dir + "/results.json");
+  REQUIRE(rs.ok());
+  CHECK(r.exit_code == 0);
+  std::map<std::string, std::set<std::string>> ran;
+  for (const auto& s : rs->samples) {
+    INFO(s.env << " " << s.workload << ": " << s.error);
+    CHECK(s.ok);
+    ran[s.env].insert(s.workload);
+  }
+  REQUIRE_FALSE(ran["bare"].empty());
+  for (const char* e : {"container", "oci", "docker"}) CHECK(ran[e] == ran["bare"]);
+  for (const auto& e : rs->envs) {
+    if (e.label != "oci" && e.label != "docker") continue;
+    std::set<std::string> names;
+    for (const auto& m : e.lifecycle) names.insert(m.name);
+    INFO(e.label);
+    for (const char* m : {"create_s", "start_s", "teardown_s"}) CHECK(names.count(m) == 1);
+  }
+  auto summary = summarize_run(*rs, "bare", 1);
+  std::map<std::string, std::set<std::string>> with_ratio;
+  for (const auto& row : summary.rows)
+    if (row.source == "workload" && row.has_ratio && row.ratio.ok()) with_ratio[row.env].insert(row.workload);
+  for (const char* e : {"container", "oci", "docker"}) CHECK(with_ratio[e] == ran["bare"]);
+  CHECK(leftovers(rs->meta.run_id) == "");
+}
+
+TEST_CASE("after a SIGKILL of vbench mid docker run, `vbench cleanup` leaves nothing", "[run][docker][signal]") {
+  DockerDaemon daemon;
+  driver("docker");
+  driver("oci");
+  TempDir out;
+  const std::string dir = out.path + "/r";
+  pid_t pid = fork();
+  if (pid == 0) {
+    const std::string log = out.path + "/log";
+    freopen(log.c_str(), "w", stdout);
+    freopen(log.c_str(), "a", stderr);
+    execl(vbench_bin().c_str(), vbench_bin().c_str(), "run", "--suite", "quick", "--env", "bare,oci,docker", "--out",
+          dir.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  std::string run_id;
+  bool all_up = false;
+  for (int i = 0; i < 1200 && !all_up; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto rs = load_results(dir + "/results.jsonl");
+    if (!rs) continue;
+    run_id = rs->meta.run_id;
+    all_up = rs->envs.size() == 3 && !rs->samples.empty();
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  ::kill(pid, SIGKILL);
+  int status;
+  waitpid(pid, &status, 0);
+  auto log = read_file(out.path + "/log");
+  INFO((log ? *log : std::string("(no log)")));
+  REQUIRE(all_up);
+  REQUIRE_FALSE(run_id.empty());
+  const std::string before = leftovers(run_id);
+  INFO("left by the killed run:\n" << before);
+  CHECK_THAT(before, Catch::Contains("docker container") && Catch::Contains("runc"));
+
+  auto c = run_command(vbench_bin() + " cleanup");
+  INFO(c.out);
+  CHECK(c.exit_code == 0);
+  CHECK(leftovers(run_id) == "");
+}
+
+TEST_CASE("container: Docker's layers one at a time are in force in the agent, and every workload family runs",
+          "[container][seccomp]") {
+  Driver& d = driver("container");
+  TempDir scratch;
+  const std::string run_id = unique_run_id();
+  EnvSpec spec = spec_for("container", run_id, scratch.path);
+  spec.knobs["seccomp"] = "docker-default";
+  spec.knobs["capabilities"] = "docker-default";
+  spec.knobs["no_new_privs"] = true;
+  auto s = d.start(spec);
+  if (!s) FAIL(s.error().message);
+  auto desc = (*s)->describe();
+  CHECK(desc["seccomp"] == "docker-default");
+  const int init = desc["init_pid"];
+  auto status = read_file(fmt::format("/proc/{}/status", init));
+  REQUIRE(status);
+  CHECK_THAT(*status, Catch::Contains("Seccomp:\t2"));
+  CHECK_THAT(*status, Catch::Contains("NoNewPrivs:\t1"));
+  // Docker's 14 capabilities: 0xa80425fb.
+  CHECK_THAT(*status, Catch::Contains("CapBnd:\t00000000a80425fb"));
+  for (const char* w : {"os.syscall", "os.fork", "os.exec", "os.thread", "net.tcp_rr"})
+    run_one(**s, w, {{"duration", "200ms"}});
+  run_one(**s, "disk.randread", {{"file_size", "16MiB"}, {"duration", "200ms"}});
+  REQUIRE((*s)->stop().ok());
+  s->reset();
+  CHECK(leftovers(run_id) == "");
+}
