@@ -133,6 +133,11 @@ int cmd_run(const RunArgs& a, const std::string& command_line, const HistoryCli&
   auto suite_r = load_suite(a.suite);
   if (!suite_r) return usage_error(suite_r.error().message);
   Suite suite = std::move(*suite_r);
+  // Where the run will write, checked before anything else is looked at.
+  if (!a.out.empty())
+    if (auto s = check_output_dir(a.out); !s) return usage_error(s.error().context("--out").message);
+  if (!a.scratch.empty())
+    if (auto s = refuse_system_dir(a.scratch); !s) return usage_error(s.error().context("--scratch").message);
   for (const auto& s : a.sets)
     if (auto st = apply_set(suite, s); !st) return usage_error(fmt::format("--set {}: {}", s, st.error().message));
   // --env picks environments: those the suite defines by that name, else one
@@ -201,7 +206,8 @@ int cmd_run(const RunArgs& a, const std::string& command_line, const HistoryCli&
                                    cfg.agent_path));
   cfg.run_id = make_run_id();
   cfg.out_dir = a.out.empty() ? fmt::format("results/{}", utc_compact_timestamp()) : a.out;
-  if (path_exists(cfg.out_dir + "/results.jsonl"))
+  struct stat log_st;
+  if (::lstat((cfg.out_dir + "/results.jsonl").c_str(), &log_st) == 0)
     return usage_error(fmt::format("--out {}: already holds results.jsonl; choose a new directory", cfg.out_dir));
   if (auto s = mkdir_p(cfg.out_dir); !s) return usage_error(s.error().context("--out").message);
 

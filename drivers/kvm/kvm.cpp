@@ -410,7 +410,7 @@ Error KvmSession::guest_failure(const std::string& why) {
     const std::string tail =
         console->size() > kConsoleTailBytes ? console->substr(console->size() - kConsoleTailBytes) : *console;
     const std::string path = fmt::format("{}/{}-console.log", spec_.out_dir, file_safe(spec_.name));
-    if (mkdir_p(spec_.out_dir) && write_file(path, tail)) msg += fmt::format("; console tail saved to {}", path);
+    if (mkdir_p(spec_.out_dir) && write_file_atomic(path, tail)) msg += fmt::format("; console tail saved to {}", path);
   }
   if (console && !console->empty()) msg += "; console:\n" + console_summary(*console);
   return Error{msg, 0};
