@@ -112,8 +112,16 @@ Status write_file_atomic(const std::string& path, const std::string& data) {
 Status append_line_synced(int fd, const std::string& line) {
   std::string l = line;
   l += '\n';
-  if (auto s = write_all(fd, l.data(), l.size()); !s) return s;
-  if (::fdatasync(fd) != 0) return sys_error("fdatasync");
+  // A full disk can take part of a line; cut it off again, or the next
+  // append (which may fit where this one did not) would glue onto it and
+  // leave a broken line in the middle of the file.
+  const off_t before = ::lseek(fd, 0, SEEK_END);
+  auto undo = [&](Error e) {
+    if (before >= 0) (void)::ftruncate(fd, before);
+    return e;
+  };
+  if (auto s = write_all(fd, l.data(), l.size()); !s) return undo(s.error());
+  if (::fdatasync(fd) != 0) return undo(sys_error("fdatasync"));
   return {};
 }
 

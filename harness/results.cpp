@@ -179,7 +179,10 @@ Result<ResultsLog> ResultsLog::open(const std::string& path) {
 }
 
 Status ResultsLog::append(const nlohmann::json& j) {
-  if (auto s = append_line_synced(fd_->get(), dump_json(j)); !s) return s.error().context(fmt::format("`{}`", path_));
+  if (auto s = append_line_synced(fd_->get(), dump_json(j)); !s) {
+    *failed_ = true;
+    return s.error().context(fmt::format("`{}`", path_));
+  }
   return {};
 }
 
