@@ -182,6 +182,35 @@ Sample run_workload_isolated(const RunRequest& req, const std::atomic<bool>* sto
   return std::move(*s);
 }
 
+Result<RunRequest> parse_run_request(const nlohmann::json& j) {
+  RunRequest req;
+  auto str = [&](const char* k, std::string& dst) -> bool {
+    if (!j.contains(k)) return true;
+    if (!j[k].is_string()) return false;
+    dst = j[k];
+    return true;
+  };
+  bool good = j.is_object() && str("workload", req.workload) && str("scratch", req.scratch) && str("peer", req.peer);
+  if (good && j.contains("params")) req.params = j["params"];
+  if (good && j.contains("timeout_s") && j["timeout_s"].is_number()) req.timeout_s = j["timeout_s"];
+  if (good && j.contains("counters")) {
+    if (!j["counters"].is_array())
+      good = false;
+    else
+      for (const auto& c : j["counters"]) {
+        if (!c.is_string())
+          good = false;
+        else
+          req.counters.push_back(c);
+      }
+  }
+  if (!good || req.workload.empty())
+    return make_error(
+        "malformed run request: `workload` (string) required; `scratch`, `peer` strings; "
+        "`counters` array of strings");
+  return req;
+}
+
 std::string handle_request_line(const std::string& line, bool* shutdown) {
   nlohmann::json reply;
   auto j = nlohmann::json::parse(line, nullptr, false);
@@ -207,35 +236,13 @@ std::string handle_request_line(const std::string& line, bool* shutdown) {
     reply["ok"] = true;
     *shutdown = true;
   } else if (op == "run") {
-    RunRequest req;
-    auto str = [&](const char* k, std::string& dst) -> bool {
-      if (!j.contains(k)) return true;
-      if (!j[k].is_string()) return false;
-      dst = j[k];
-      return true;
-    };
-    bool good = str("workload", req.workload) && str("scratch", req.scratch) && str("peer", req.peer);
-    if (j.contains("params")) req.params = j["params"];
-    if (j.contains("timeout_s") && j["timeout_s"].is_number()) req.timeout_s = j["timeout_s"];
-    if (j.contains("counters")) {
-      if (!j["counters"].is_array())
-        good = false;
-      else
-        for (const auto& c : j["counters"]) {
-          if (!c.is_string())
-            good = false;
-          else
-            req.counters.push_back(c);
-        }
-    }
-    if (!good || req.workload.empty()) {
+    auto req = parse_run_request(j);
+    if (!req) {
       reply["ok"] = false;
-      reply["error"] =
-          "malformed run request: `workload` (string) required; `scratch`, `peer` strings; "
-          "`counters` array of strings";
+      reply["error"] = req.error().message;
     } else {
       reply["ok"] = true;
-      reply["sample"] = to_json(run_workload_isolated(req, nullptr));
+      reply["sample"] = to_json(run_workload_isolated(*req, nullptr));
     }
   } else {
     reply["ok"] = false;

@@ -50,6 +50,9 @@ int serve_protocol(int in_fd, int out_fd, bool trace = false);
 // Handles one request line and returns the reply line (without newline);
 // sets *shutdown when asked to stop.
 std::string handle_request_line(const std::string& line, bool* shutdown);
+// The fields of a "run" request, checked; the part of handle_request_line
+// that reads untrusted bytes and runs nothing (fuzzed by fuzz/agent_request).
+Result<RunRequest> parse_run_request(const nlohmann::json& request);
 
 nlohmann::json agent_identity();
 

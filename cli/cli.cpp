@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <random>
 
@@ -114,6 +115,8 @@ void install_signal_handlers() {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  // A closed terminal or a CI runner's cancel: stop in order like SIGTERM.
+  sigaction(SIGHUP, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);
 }
 
@@ -131,6 +134,11 @@ void cleanup_dead_runs(bool verbose) {
 }
 
 int cmd_run(const RunArgs& a, const std::string& command_line, const HistoryCli& history) {
+  // Where the run will write, checked before anything else is looked at.
+  if (!a.out.empty())
+    if (auto s = check_output_dir(a.out); !s) return usage_error(s.error().context("--out").message);
+  if (!a.scratch.empty())
+    if (auto s = refuse_system_dir(a.scratch); !s) return usage_error(s.error().context("--scratch").message);
   auto suite_r = load_suite(a.suite);
   if (!suite_r) return usage_error(suite_r.error().message);
   Suite suite = std::move(*suite_r);
@@ -202,7 +210,8 @@ int cmd_run(const RunArgs& a, const std::string& command_line, const HistoryCli&
                                    cfg.agent_path));
   cfg.run_id = make_run_id();
   cfg.out_dir = a.out.empty() ? fmt::format("results/{}", utc_compact_timestamp()) : a.out;
-  if (path_exists(cfg.out_dir + "/results.jsonl"))
+  struct stat log_st;
+  if (::lstat((cfg.out_dir + "/results.jsonl").c_str(), &log_st) == 0)
     return usage_error(fmt::format("--out {}: already holds results.jsonl; choose a new directory", cfg.out_dir));
   if (auto s = mkdir_p(cfg.out_dir); !s) return usage_error(s.error().context("--out").message);
 
@@ -245,7 +254,11 @@ int cmd_run(const RunArgs& a, const std::string& command_line, const HistoryCli&
       unregister_run(cfg.run_id);
       return usage_error(log.error().message);
     }
-    (void)log->write_meta(meta);
+    if (auto s = log->write_meta(meta); !s) {
+      (void)remove_tree(cfg.scratch_dir);
+      unregister_run(cfg.run_id);
+      return usage_error(s.error().message);
+    }
     Progress progress(stderr);
     progress.message(fmt::format("vbench {}: suite {} ({} workload sets × {} envs), seed {}, results in {}", kVersion,
                                  suite.name, cfg.workloads.size(), cfg.envs.size(), cfg.seed, cfg.out_dir));
@@ -253,8 +266,14 @@ int cmd_run(const RunArgs& a, const std::string& command_line, const HistoryCli&
     rs.meta.finished_at = utc_timestamp();
     (void)log->write_end(rs.meta);
     RunSummary summary = summarize_run(rs, rs.meta.baseline_env, rs.meta.seed);
-    if (auto s = write_result_files(cfg.out_dir, rs, summary); !s)
+    // Tests stop here to signal vbench while it writes its reports.
+    if (const char* p = getenv("VBENCH_TEST_REPORT_PAUSE_MS"); p && !g_stop.load())
+      for (long ms = std::atol(p); ms > 0 && !g_stop.load(); ms -= 10) usleep(10000);
+    bool write_failed = log->write_failed();
+    if (auto s = write_result_files(cfg.out_dir, rs, summary); !s) {
       fmt::print(stderr, "vbench: writing results: {}\n", s.error().message);
+      write_failed = true;
+    }
     std::cout << render_table(rs, summary, isatty(1) != 0) << std::flush;
     fmt::print(
         "results: {0}/results.json, {0}/results.csv, {0}/results.jsonl; report: {0}/report.html, {0}/report.md\n",
@@ -262,11 +281,14 @@ int cmd_run(const RunArgs& a, const std::string& command_line, const HistoryCli&
     bool failures = false;
     for (const auto& s : rs.samples) failures |= !s.ok;
     for (const auto& e : rs.envs) failures |= !e.started;
-    if (rs.meta.interrupted)
+    // A signal while the reports were written: they are finished (every
+    // sample is in them), then the exit code still says it came.
+    if (rs.meta.interrupted || g_stop.load())
       rc = 128 + (g_signal.load() ? g_signal.load() : SIGINT);
-    else if (failures)
+    else if (failures || write_failed)
       rc = kExitFailures;
-    if (history.recording())
+    if (write_failed) fmt::print(stderr, "vbench: some results could not be written (see above)\n");
+    if (history.recording() && !g_stop.load())
       if (const int hr = history.record(rs); hr != kExitOk && rc == kExitOk) rc = hr;
   }
   (void)remove_tree(cfg.scratch_dir);

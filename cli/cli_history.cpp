@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
@@ -22,11 +23,19 @@
 namespace vbench {
 namespace {
 
-constexpr int kExitOk = 0, kExitRegression = 1, kExitUsage = 2;
+// kExitNotRecorded: `history show` or `compare` asked for a run or baseline
+// the store does not hold (or there is no store): "no baseline yet" to a CI
+// job, which must not be confused with a store it cannot read (exit 2).
+constexpr int kExitOk = 0, kExitRegression = 1, kExitUsage = 2, kExitNotRecorded = 3;
 
 int fail(const std::string& msg) {
   fmt::print(stderr, "vbench: {}\n", msg);
   return kExitUsage;
+}
+
+int fail(const Error& e) {
+  fmt::print(stderr, "vbench: {}\n", e.message);
+  return e.err == ENOENT ? kExitNotRecorded : kExitUsage;
 }
 
 }  // namespace
@@ -140,11 +149,11 @@ Result<Loaded> load_input(const Args& a, const std::string& what) {
   auto path = a.db_path();
   if (!path) return path.error();
   if (!path_exists(*path))
-    return make_error("`{}`: no such file, and no history store at `{}` to look it up in", what, *path);
+    return Error{fmt::format("`{}`: no such file, and no history store at `{}` to look it up in", what, *path), ENOENT};
   auto store = HistoryStore::open(*path, HistoryStore::Mode::ReadOnly);
   if (!store) return store.error();
   auto run = store->find(what);
-  if (!run) return make_error("`{}`: no such file, and {}", what, run.error().message);
+  if (!run) return Error{fmt::format("`{}`: no such file, and {}", what, run.error().message), run.error().err};
   auto rs = store->load(*run);
   if (!rs) return rs.error();
   return Loaded{std::move(*rs), fmt::format("history #{} {}", run->id, run->run_id)};
@@ -164,9 +173,9 @@ int cmd_compare(const Args& a) {
     opts.threshold = *v;
   }
   auto base = load_input(a, a.base);
-  if (!base) return fail(base.error().context("BASE").message);
+  if (!base) return fail(base.error().context("BASE"));
   auto current = load_input(a, a.current);
-  if (!current) return fail(current.error().context("CURRENT").message);
+  if (!current) return fail(current.error().context("CURRENT"));
   auto cmp = compare_runs(base->rs, current->rs, opts);
   if (!cmp) return fail(cmp.error().message);
   cmp->base_source = base->source;
@@ -231,9 +240,9 @@ int cmd_history_list(const Args& a) {
 
 int cmd_history_show(const Args& a) {
   auto store = open_store(a, HistoryStore::Mode::ReadOnly);
-  if (!store) return fail(store.error().message);
+  if (!store) return fail(store.error());
   auto run = store->find(a.show_run);
-  if (!run) return fail(run.error().message);
+  if (!run) return fail(run.error());
   if (a.json_out) {
     auto text = store->results_json(*run);
     if (!text) return fail(text.error().message);

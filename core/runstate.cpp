@@ -5,28 +5,21 @@
 
 #include <cctype>
 #include <cstdio>
-#include <sstream>
 
 #include "core/fs.hpp"
+#include "core/procfs.hpp"
 
 namespace vbench {
 
 std::string run_state_dir(const std::string& run_id) { return std::string(kRunStateRoot) + "/" + run_id; }
 
 uint64_t process_start_time(pid_t pid) {
-  auto stat = read_file(fmt::format("/proc/{}/stat", pid), 1 << 16);
-  if (!stat) return 0;
-  // The command name may hold spaces and parentheses: fields start after the last ')'.
-  auto close = stat->rfind(')');
-  if (close == std::string::npos) return 0;
-  std::istringstream in(stat->substr(close + 2));
-  std::string field;
-  for (int i = 3; i <= 22 && (in >> field); ++i) {
-    // A zombie has finished: only its parent's wait is missing.
-    if (i == 3 && (field == "Z" || field == "X")) return 0;
-    if (i == 22) return std::strtoull(field.c_str(), nullptr, 10);
-  }
-  return 0;
+  auto text = read_file(fmt::format("/proc/{}/stat", pid), 1 << 16);
+  if (!text) return 0;
+  auto st = parse_proc_stat(*text);
+  // A zombie has finished: only its parent's wait is missing.
+  if (!st || st->state == 'Z' || st->state == 'X') return 0;
+  return st->start_time;
 }
 
 Status register_run(const std::string& run_id) {

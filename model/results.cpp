@@ -3,6 +3,7 @@
 #include <fcntl.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <sstream>
 
 namespace vbench {
@@ -196,7 +197,9 @@ Result<ResultSet> parse_results(const std::string& text_in, const std::string& p
 }
 
 Result<ResultsLog> ResultsLog::open(const std::string& path) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  // O_NOFOLLOW: a symlink planted at the log's name is refused, not followed.
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0 && errno == ELOOP) return make_error("open `{}`: it is a symbolic link; refusing to follow it", path);
   if (fd < 0) return sys_error(fmt::format("open `{}`", path));
   ResultsLog log;
   log.path_ = path;
@@ -205,7 +208,10 @@ Result<ResultsLog> ResultsLog::open(const std::string& path) {
 }
 
 Status ResultsLog::append(const nlohmann::json& j) {
-  if (auto s = append_line_synced(fd_->get(), dump_json(j)); !s) return s.error().context(fmt::format("`{}`", path_));
+  if (auto s = append_line_synced(fd_->get(), dump_json(j)); !s) {
+    *failed_ = true;
+    return s.error().context(fmt::format("`{}`", path_));
+  }
   return {};
 }
 

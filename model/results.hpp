@@ -82,11 +82,15 @@ class ResultsLog {
   Status write_env(const EnvRecord& e);
   Status write_sample(const Sample& s);
   Status write_end(const RunMeta& m);
+  // Whether any append failed (disk full, directory gone): the run's exit
+  // code says so even though the run went on.
+  bool write_failed() const { return *failed_; }
 
  private:
   Status append(const nlohmann::json& j);
   std::string path_;
   std::shared_ptr<UniqueFd> fd_;
+  std::shared_ptr<bool> failed_ = std::make_shared<bool>(false);
 };
 
 }  // namespace vbench

@@ -48,5 +48,9 @@ Result<std::string> render_for_path(const std::string& path, const ResultSet& rs
 // Writes results.json, results.csv, samples.csv, report.html and report.md
 // into dir, each atomically.
 Status write_result_files(const std::string& dir, const ResultSet& rs, const RunSummary& summary);
+// Whether dir may receive a run's output: refuses system directories (see
+// refuse_system_dir) and an existing non-empty directory unless every entry
+// in it is a file a vbench run writes (a previous run's output).
+Status check_output_dir(const std::string& dir);
 
 }  // namespace vbench

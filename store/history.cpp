@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -218,18 +219,29 @@ Result<std::string> HistoryStore::default_path() {
 }
 
 Result<HistoryStore> HistoryStore::open(const std::string& path, Mode mode) {
-  if (mode == Mode::ReadOnly && !path_exists(path))
-    return make_error(
+  if (mode == Mode::ReadOnly && !path_exists(path)) {
+    Error e = make_error(
         "history store `{}` does not exist (record runs with `vbench run --record` or `vbench history "
         "add`)",
         path);
+    e.err = ENOENT;  // nothing recorded: not the same as a store that cannot be read
+    return e;
+  }
   if (mode == Mode::ReadWrite) {
     const std::string dir = std::filesystem::path(path).parent_path().string();
     if (!dir.empty())
       if (auto s = mkdir_p(dir); !s) return s.error().context("history store");
   }
   sqlite3* db = nullptr;
-  const int flags = (mode == Mode::ReadOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+  // A writer killed inside its transaction leaves a hot rollback journal;
+  // the next reader must roll it back before it may read, and a read-only
+  // connection cannot ("attempt to write a readonly database"). So a reader
+  // that finds a journal opens the file read-write, and `query_only` below
+  // keeps it from writing anything else.
+  const bool journal = mode == Mode::ReadOnly && path_exists(path + "-journal");
+  const int flags = (mode == Mode::ReadOnly && !journal ? SQLITE_OPEN_READONLY
+                     : mode == Mode::ReadOnly           ? SQLITE_OPEN_READWRITE
+                                                        : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
                     SQLITE_OPEN_NOMUTEX;
   if (sqlite3_open_v2(path.c_str(), &db, flags, nullptr) != SQLITE_OK) {
     Error e = make_error("history store `{}`: {}", path, db ? sqlite3_errmsg(db) : "out of memory");
@@ -244,6 +256,9 @@ Result<HistoryStore> HistoryStore::open(const std::string& path, Mode mode) {
     if (auto s = exec(db, pragma, pragma); !s) return s.error().context(fmt::format("history store `{}`", path));
   if (mode == Mode::ReadWrite)
     if (auto s = exec(db, "PRAGMA journal_mode = DELETE", "set rollback journal"); !s)
+      return s.error().context(fmt::format("history store `{}`", path));
+  if (journal)
+    if (auto s = exec(db, "PRAGMA query_only = ON", "read-only queries"); !s)
       return s.error().context(fmt::format("history store `{}`", path));
   auto v = user_version(db);
   if (!v) return v.error().context(fmt::format("history store `{}`", path));
@@ -427,7 +442,9 @@ Result<HistoryRun> HistoryStore::find(const std::string& name) const {
                         ids.size() > 5 ? ", ..." : "");
     }
   }
-  return make_error("no baseline or run `{}` in history store `{}`", name, path_);
+  Error e = make_error("no baseline or run `{}` in history store `{}`", name, path_);
+  e.err = ENOENT;  // see HistoryStore::find
+  return e;
 }
 
 Result<std::string> HistoryStore::results_json(const HistoryRun& run) const {

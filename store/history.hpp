@@ -63,6 +63,9 @@ class HistoryStore {
 
   // $XDG_DATA_HOME/vbench/history.db, else ~/.local/share/vbench/history.db.
   static Result<std::string> default_path();
+  // ReadOnly opens a store left with a hot journal (its writer was killed)
+  // read-write to roll it back, then allows queries only. A ReadOnly open of
+  // a path with no store fails with Error::err == ENOENT.
   static Result<HistoryStore> open(const std::string& path, Mode mode = Mode::ReadWrite);
 
   HistoryStore(HistoryStore&& o) noexcept;
@@ -86,6 +89,8 @@ class HistoryStore {
                                          const std::string& branch = "") const;
 
   // A baseline name, "latest", a run id, or an unambiguous prefix of one.
+  // Nothing by that name: Error::err == ENOENT (as opposed to a store that
+  // cannot be read, or an ambiguous name).
   Result<HistoryRun> find(const std::string& name) const;
   Result<std::string> results_json(const HistoryRun& run) const;
   Result<ResultSet> load(const HistoryRun& run) const;  // parsed results_json

@@ -231,7 +231,7 @@ class ContainerSession : public Session {
     UniqueFd log;
     if (!spec_.out_dir.empty()) {
       const std::string path = fmt::format("{}/{}-agent.log", spec_.out_dir, sanitize_name(rec_.env));
-      log.reset(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+      log.reset(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0644));
       if (!log) return sys_error(fmt::format("open `{}`", path));
     }
     init.log_fd = log.get();

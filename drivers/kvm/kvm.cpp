@@ -21,6 +21,7 @@
 #include "agent/init.hpp"
 #include "core/clock.hpp"
 #include "core/fs.hpp"
+#include "core/procfs.hpp"
 #include "core/units.hpp"
 #include "counters/counters.hpp"
 #include "drivers/agent_channel.hpp"
@@ -88,19 +89,11 @@ Result<KvmConfig> parse_knobs(const std::vector<ParamSpec>& specs, const std::ma
 
 // "utime + stime" of a process or one of its threads, in seconds.
 std::optional<double> cpu_seconds(const std::string& stat_path) {
-  auto stat = read_line(stat_path);
-  if (!stat) return std::nullopt;
-  auto close = stat->rfind(')');
-  if (close == std::string::npos) return std::nullopt;
-  std::istringstream in(stat->substr(close + 1));
-  std::string f;
-  unsigned long long utime = 0, stime = 0;
-  for (int i = 3; i <= 15; ++i) {
-    if (!(in >> f)) return std::nullopt;
-    if (i == 14) utime = std::stoull(f);
-    if (i == 15) stime = std::stoull(f);
-  }
-  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  auto text = read_line(stat_path);
+  if (!text) return std::nullopt;
+  auto st = parse_proc_stat(*text);
+  if (!st) return std::nullopt;
+  return static_cast<double>(st->utime + st->stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 std::string last_lines(const std::string& text, size_t n) {
@@ -410,7 +403,7 @@ Error KvmSession::guest_failure(const std::string& why) {
     const std::string tail =
         console->size() > kConsoleTailBytes ? console->substr(console->size() - kConsoleTailBytes) : *console;
     const std::string path = fmt::format("{}/{}-console.log", spec_.out_dir, file_safe(spec_.name));
-    if (mkdir_p(spec_.out_dir) && write_file(path, tail)) msg += fmt::format("; console tail saved to {}", path);
+    if (mkdir_p(spec_.out_dir) && write_file_atomic(path, tail)) msg += fmt::format("; console tail saved to {}", path);
   }
   if (console && !console->empty()) msg += "; console:\n" + console_summary(*console);
   return Error{msg, 0};

@@ -123,3 +123,38 @@ TEST_CASE("SIGINT stops the run, keeps what exists and leaves nothing behind", "
   CHECK_FALSE(vbench::path_exists("/run/vbench/" + rs->meta.run_id));
   CHECK(run_command("pgrep -f 'vbench-agent (agent|serve)' | wc -l").out.find('0') == 0);
 }
+
+TEST_CASE("--out and --scratch refuse system directories and foreign non-empty directories", "[run][cli][trust]") {
+  TempDir t;
+  // A missing agent would stop each of these runs anyway: nothing runs even
+  // where the check is missing, and the message says which check refused.
+  const std::string run = vbench_bin() + " run --suite smoke --env bare --agent /no/such/agent";
+  for (const std::string out : {"/etc", "/", "/usr/lib/vbench-out", "/var", "/proc/self"}) {
+    auto r = run_command(run + " --out " + out);
+    INFO(out << ": " << r.out);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.out, Catch::Contains("--out") && Catch::Contains("system directory"));
+  }
+  CHECK_FALSE(vbench::path_exists("/usr/lib/vbench-out"));
+  // A directory with someone's files in it.
+  REQUIRE(vbench::write_file(t.path + "/thesis.tex", "\\documentclass{article}\n"));
+  auto r = run_command(run + " --out " + t.path);
+  INFO(r.out);
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.out, Catch::Contains("not empty") && Catch::Contains("thesis.tex"));
+  r = run_command(run + " --out " + t.path + "/new --scratch /etc");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.out, Catch::Contains("--scratch") && Catch::Contains("system directory"));
+  CHECK_FALSE(vbench::path_exists(t.path + "/new"));
+}
+
+TEST_CASE("a link planted at results.jsonl is refused, not followed", "[run][bare][trust]") {
+  TempDir t;
+  const std::string dir = t.path + "/r", target = t.path + "/planted-target";
+  REQUIRE(vbench::mkdir_p(dir));
+  REQUIRE(::symlink(target.c_str(), (dir + "/results.jsonl").c_str()) == 0);
+  auto r = run_command(vbench_bin() + " run --suite smoke --env bare --workloads os.syscall --out " + dir);
+  INFO(r.out);
+  CHECK(r.exit_code == 2);
+  CHECK_FALSE(vbench::path_exists(target));
+}
