@@ -1,9 +1,9 @@
 // results.json / results.jsonl as `vbench report`, `compare` and `history add`
 // read them: any bytes, from anyone.
-#include "harness/results.hpp"
+#include "model/results.hpp"
 
 #include "fuzz_support.hpp"
-#include "harness/summary.hpp"
+#include "analysis/summary.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text = vbfuzz::text(data, size);

@@ -16,7 +16,7 @@
 #include <thread>
 
 #include "core/fs.hpp"
-#include "harness/results.hpp"
+#include "model/results.hpp"
 #include "support.hpp"
 
 extern char** environ;

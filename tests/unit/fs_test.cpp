@@ -8,7 +8,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 
-#include "harness/results.hpp"
+#include "model/results.hpp"
 #include "reports/reports.hpp"
 
 using namespace vbench;
