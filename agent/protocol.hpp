@@ -10,7 +10,8 @@
 //   {"id":3,"op":"list"}      -> {"id":3,"ok":true,"workloads":[...]}
 //   {"id":4,"op":"shutdown"}  -> {"id":4,"ok":true}   (then the agent exits)
 //
-// A line longer than kMaxLine, or one that is not a JSON object, gets an
+// A line longer than kMaxProtocolLine, nested deeper than kMaxProtocolDepth,
+// or one that is not a JSON object, gets an
 // error reply (id null when it could not be read) and the agent keeps serving.
 #include <atomic>
 #include <cstddef>
@@ -23,6 +24,8 @@
 namespace vbench {
 
 constexpr size_t kMaxProtocolLine = 16 * 1024 * 1024;
+// Both ends parse every line with at most this nesting (core/json.hpp).
+constexpr size_t kMaxProtocolDepth = 64;
 
 struct RunRequest {
   std::string workload;

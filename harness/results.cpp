@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <sstream>
 
+#include "core/json.hpp"
+
 namespace vbench {
 
 const EnvRecord* ResultSet::env(const std::string& label) const {
@@ -125,9 +127,17 @@ Result<ResultSet> parse_results(const std::string& text_in, const std::string& p
   const std::string* text = &text_in;
   ResultSet rs;
   bool have_meta = false;
-  // results.json: one object with "run", "envs", "samples".
-  auto whole = nlohmann::json::parse(*text, nullptr, false);
-  if (!whole.is_discarded() && whole.is_object() && whole.contains("run")) {
+  // results.json: one object with "run", "envs", "samples". A document too
+  // deep or too large is refused as such; a syntax error means it may be
+  // results.jsonl, tried line by line below.
+  // A text over the document limit can only be read as results.jsonl.
+  Result<nlohmann::json> parsed = nlohmann::json();
+  if (text->size() <= kMaxResultsDocument) {
+    parsed = parse_json(*text, JsonLimits{kMaxResultsDocument, kMaxResultsDepth});
+    if (!parsed && !is_syntax_error(parsed.error())) return parsed.error().context(path);
+  }
+  const nlohmann::json whole = parsed ? std::move(*parsed) : nlohmann::json();
+  if (whole.is_object() && whole.contains("run")) {
     auto m = run_meta_from_json(whole["run"]);
     if (!m) return m.error().context(path);
     rs.meta = *m;
@@ -155,10 +165,10 @@ Result<ResultSet> parse_results(const std::string& text_in, const std::string& p
   for (size_t i = 0; i < lines.size(); ++i) {
     lineno = static_cast<int>(i) + 1;
     if (lines[i].empty()) continue;
-    auto j = nlohmann::json::parse(lines[i], nullptr, false);
-    if (j.is_discarded()) {
-      if (i + 1 == lines.size()) break;
-      return make_error("{}:{}: not valid JSON", path, lineno);
+    auto j = parse_json(lines[i], JsonLimits{kMaxResultsLine, kMaxResultsDepth});
+    if (!j) {
+      if (i + 1 == lines.size() && is_syntax_error(j.error())) break;
+      return j.error().context(fmt::format("{}:{}", path, lineno));
     }
     if (auto s = add_record(rs, j, have_meta); !s) return s.error().context(fmt::format("{}:{}", path, lineno));
   }

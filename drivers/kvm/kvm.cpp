@@ -20,12 +20,14 @@
 
 #include "agent/init.hpp"
 #include "core/clock.hpp"
+#include "core/deadline.hpp"
 #include "core/fs.hpp"
 #include "core/units.hpp"
 #include "counters/counters.hpp"
 #include "drivers/agent_channel.hpp"
 #include "drivers/cpuset.hpp"
 #include "drivers/kvm/accel.hpp"
+#include "drivers/kvm/console.hpp"
 #include "drivers/kvm/guest_kernel.hpp"
 #include "drivers/kvm/host_command.hpp"
 #include "drivers/kvm/initramfs.hpp"
@@ -39,6 +41,11 @@ namespace {
 
 // How much of the console log is kept next to the results when a guest fails.
 constexpr size_t kConsoleTailBytes = 64 * 1024;
+// The console file never grows much past this while the guest runs (a guest
+// is untrusted and may print without end); of it, the last kConsoleKeepBytes
+// survive each trim, and at most that much is read back to explain a failure.
+constexpr size_t kConsoleCapBytes = 16 << 20;
+constexpr size_t kConsoleKeepBytes = 1 << 20;
 
 struct KvmConfig {
   std::string accel, machine, vhost_net, disk_cache, disk_aio;
@@ -198,6 +205,7 @@ class KvmSession : public Session {
   std::vector<pid_t> vcpu_tids_;
   bool kvm_stats_ = false;
   std::unique_ptr<HostCounters> vcpu_counters_;  // on the vCPU threads, opened on first use
+  std::unique_ptr<ConsoleCap> console_cap_;      // while QEMU runs
   std::vector<std::string> vcpu_counter_names_;
   std::string vcpu_counter_note_;
   bool ready_ = false, dead_ = false, stopped_ = false;
@@ -251,8 +259,8 @@ std::vector<std::string> KvmSession::qemu_argv(const std::string& initrd, bool v
       fmt::format("console=ttyS0 panic=-1 oops=panic {}{}/{}", kGuestIpParam, link_.guest_ip, link_.prefix);
   if (!cfg_.kernel_cmdline.empty()) cmdline += " " + cfg_.kernel_cmdline;
   a.insert(a.end(), {"-kernel", kernel_.image, "-initrd", initrd, "-append", cmdline});
-  a.insert(a.end(), {"-chardev", fmt::format("file,id=console,path={}", state_.path("console.log")), "-serial",
-                     "chardev:console"});
+  a.insert(a.end(), {"-chardev", fmt::format("file,id=console,path={},append=on", state_.path("console.log")),
+                     "-serial", "chardev:console"});
   // QEMU connects to our listening sockets at start-up (client chardevs).
   a.insert(a.end(), {"-chardev", fmt::format("socket,id=qmp,path={}", state_.path("qmp.sock")), "-mon",
                      "chardev=qmp,mode=control"});
@@ -321,7 +329,7 @@ bool KvmSession::qemu_running() {
 }
 
 bool KvmSession::wait_qemu_exit(double seconds) {
-  const uint64_t deadline = now_ns() + static_cast<uint64_t>(seconds * 1e9);
+  const uint64_t deadline = deadline_after_s(seconds);
   while (qemu_running()) {
     if (now_ns() > deadline) return false;
     usleep(10000);
@@ -405,7 +413,7 @@ Status KvmSession::wait_for_agent(uint64_t t0, uint64_t deadline) {
 
 Error KvmSession::guest_failure(const std::string& why) {
   std::string msg = why;
-  auto console = read_file(state_.path("console.log"), 256 << 20);
+  auto console = read_console_tail(state_.path("console.log"), kConsoleKeepBytes);
   if (console && !spec_.out_dir.empty()) {
     const std::string tail =
         console->size() > kConsoleTailBytes ? console->substr(console->size() - kConsoleTailBytes) : *console;
@@ -498,8 +506,9 @@ Status KvmSession::boot() {
   describe_["kernel"]["modules"] = mods;
 
   const uint64_t t0 = now_ns();
-  const uint64_t deadline = t0 + static_cast<uint64_t>(spec_.start_timeout_s * 1e9);
+  const uint64_t deadline = deadline_after_s(spec_.start_timeout_s);
   if (auto s = spawn_qemu(argv); !s) return s;
+  console_cap_ = std::make_unique<ConsoleCap>(state_.path("console.log"), kConsoleCapBytes, kConsoleKeepBytes);
   auto qmp_fd = accept_from_qemu(qmp_listen->get(), "QMP socket", deadline);
   if (!qmp_fd) return guest_failure(qmp_fd.error().message);
   auto ctl_fd = accept_from_qemu(ctl_listen->get(), "control port", deadline);
@@ -657,6 +666,7 @@ Status KvmSession::stop() {
     }
   }
   vcpu_counters_.reset();
+  console_cap_.reset();
   qmp_.close();
   ch_ = AgentChannel();
   // Our descriptor is the last one on the tap: closing it removes the device.
