@@ -86,7 +86,11 @@ Result<std::map<std::string, nlohmann::json>> normalize_knobs(const SuiteEnv& en
                         names.empty() ? std::string("none") : fmt::format("{}", fmt::join(names, ", ")));
     }
     auto n = normalize_param(*spec, v);
-    if (!n) return n.error().context(fmt::format("environment `{}`", env.name));
+    if (!n) {
+      auto w = env.knob_where.find(k);
+      return n.error().context(
+          fmt::format("{}environment `{}`", w != env.knob_where.end() ? w->second + ": " : std::string(), env.name));
+    }
     out[k] = *n;
   }
   for (const auto& s : specs)
@@ -290,6 +294,20 @@ nlohmann::json counter_support_json(const std::vector<std::string>& names) {
   return out;
 }
 
+// `vbench list` shows the range a value must lie in, from the same table
+// that normalize_param checks.
+std::string range_suffix(const ParamSpec& p) {
+  const std::string r = p.range_text();
+  return r.empty() ? std::string() : fmt::format(" [{}]", r);
+}
+
+nlohmann::json param_spec_json(const ParamSpec& p) {
+  nlohmann::json j = {{"name", p.name}, {"type", to_string(p.type)}, {"default", p.default_value}, {"help", p.help}};
+  if (!p.choices.empty()) j["choices"] = p.choices;
+  if (const std::string r = p.range_text(); !r.empty()) j["range"] = r;
+  return j;
+}
+
 int cmd_list(bool json, const std::vector<std::string>* counters) {
   if (counters) {
     // Default set unless events were named; unknown names are reported, not fatal.
@@ -308,14 +326,15 @@ int cmd_list(bool json, const std::vector<std::string>* counters) {
     auto& ws = j["workloads"] = nlohmann::json::array();
     for (const auto& w : all_workloads()) {
       nlohmann::json ps = nlohmann::json::array();
-      for (const auto& p : w.params)
-        ps.push_back({{"name", p.name}, {"type", to_string(p.type)}, {"default", p.default_value}, {"help", p.help}});
+      for (const auto& p : w.params) ps.push_back(param_spec_json(p));
       ws.push_back({{"name", w.name}, {"description", w.description}, {"params", ps}});
     }
     auto& es = j["environments"] = nlohmann::json::array();
     for (const auto& d : all_drivers()) {
       auto a = d->probe();
-      es.push_back({{"name", d->name()}, {"available", a.available}, {"reason", a.reason}});
+      nlohmann::json ks = nlohmann::json::array();
+      for (const auto& k : d->knobs()) ks.push_back(param_spec_json(k));
+      es.push_back({{"name", d->name()}, {"available", a.available}, {"reason", a.reason}, {"knobs", ks}});
     }
     std::cout << dump_json(j, 2) << "\n";
     return kExitOk;
@@ -324,15 +343,16 @@ int cmd_list(bool json, const std::vector<std::string>* counters) {
   for (const auto& w : all_workloads()) {
     fmt::print("  {:<16} {}\n", w.name, w.description);
     for (const auto& p : w.params)
-      fmt::print("      {:<12} {:<8} default {:<10} {}\n", p.name, to_string(p.type), p.default_value, p.help);
+      fmt::print("      {:<12} {:<8} default {:<10} {}{}\n", p.name, to_string(p.type), p.default_value, p.help,
+                 range_suffix(p));
   }
   fmt::print("\nEnvironments\n");
   for (const auto& d : all_drivers()) {
     auto a = d->probe();
     fmt::print("  {:<10} {:<12} {}\n", d->name(), a.available ? "available" : "UNAVAILABLE", a.reason);
     for (const auto& k : d->knobs())
-      fmt::print("      {:<12} {:<8} default {:<10} {}\n", k.name, to_string(k.type),
-                 k.default_value.empty() ? "\"\"" : k.default_value, k.help);
+      fmt::print("      {:<12} {:<8} default {:<10} {}{}\n", k.name, to_string(k.type),
+                 k.default_value.empty() ? "\"\"" : k.default_value, k.help, range_suffix(k));
   }
   fmt::print("\nSuites: {}\n", fmt::join(builtin_suite_names(), ", "));
   return kExitOk;

@@ -261,7 +261,8 @@ ParamSpec param(const char* name, ParamType type, const char* default_value, con
 }
 
 ParamSpec duration_param() {
-  return param("duration", ParamType::Duration, "2s", "how long to measure (also bounded in count)");
+  return param("duration", ParamType::Duration, "2s", "how long to measure (also bounded in count)")
+      .range(1e-3, ParamSpec::kMaxDurationS);
 }
 
 }  // namespace

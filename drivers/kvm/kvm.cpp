@@ -687,8 +687,9 @@ std::vector<ParamSpec> KvmDriver::knobs() const {
        true,
        {"auto", "kvm", "tcg"}},
       {"machine", ParamType::String, "q35", "QEMU machine type", false, {"q35", "microvm"}},
-      {"vcpus", ParamType::Int, "2", "guest vCPUs (auto: the host's online CPUs)", true, {}},
-      {"memory", ParamType::Size, "2GiB", "guest RAM", false, {}},
+      // QEMU's q35 takes at most 1024 vCPUs (with x2APIC).
+      ParamSpec{"vcpus", ParamType::Int, "2", "guest vCPUs (auto: the host's online CPUs)", true, {}}.range(1, 1024),
+      ParamSpec{"memory", ParamType::Size, "2GiB", "guest RAM", false, {}}.range(64 << 20, ParamSpec::kUnbounded),
       {"hugepages", ParamType::Bool, "false", "back guest RAM with 2MiB huge pages (needs vm.nr_hugepages)", false, {}},
       {"vcpu_pinning",
        ParamType::String,
@@ -708,7 +709,9 @@ std::vector<ParamSpec> KvmDriver::knobs() const {
        "QEMU AIO engine of the virtio-blk disk",
        false,
        {"io_uring", "native", "threads"}},
-      {"disk_size", ParamType::Size, "4GiB", "size of the guest's ext4 scratch disk (a sparse raw file)", false, {}},
+      ParamSpec{
+          "disk_size", ParamType::Size, "4GiB", "size of the guest's ext4 scratch disk (a sparse raw file)", false, {}}
+          .range(16 << 20, ParamSpec::kUnbounded),
       {"vhost_net",
        ParamType::String,
        "auto",
