@@ -24,6 +24,7 @@
 #include "harness/scheduler.hpp"
 #include "harness/suite.hpp"
 #include "harness/summary.hpp"
+#include "reports/escape.hpp"
 #include "reports/format.hpp"
 #include "reports/history.hpp"
 #include "reports/reports.hpp"
@@ -45,7 +46,8 @@ void on_signal(int sig) {
 constexpr int kExitOk = 0, kExitFailures = 1, kExitUsage = 2;
 
 int usage_error(const std::string& msg) {
-  fmt::print(stderr, "vbench: {}\n", msg);
+  // Messages quote results files, suite files, agents and guests.
+  fmt::print(stderr, "vbench: {}\n", terminal_safe(msg, true));
   return kExitUsage;
 }
 
@@ -123,13 +125,14 @@ void install_signal_handlers() {
 void cleanup_dead_runs(bool verbose) {
   const auto dead = dead_runs();
   for (const auto& d : all_drivers())
-    if (auto s = d->cleanup_stale(); !s) fmt::print(stderr, "vbench: cleanup ({}): {}\n", d->name(), s.error().message);
+    if (auto s = d->cleanup_stale(); !s)
+      fmt::print(stderr, "vbench: cleanup ({}): {}\n", d->name(), terminal_safe(s.error().message, true));
   for (const auto& id : dead) {
     // Scratch directories that vbench made itself are recorded by path.
     auto scratch = read_line(run_state_dir(id) + "/scratch");
     if (scratch && !scratch->empty()) (void)remove_tree(*scratch);
     unregister_run(id);
-    if (verbose) fmt::print("removed leftovers of dead run {}\n", id);
+    if (verbose) fmt::print("removed leftovers of dead run {}\n", terminal_safe(id));
   }
 }
 
@@ -257,7 +260,7 @@ int cmd_run(const RunArgs& a, const std::string& command_line, const HistoryCli&
     (void)log->write_end(rs.meta);
     RunSummary summary = summarize_run(rs, rs.meta.baseline_env, rs.meta.seed);
     if (auto s = write_result_files(cfg.out_dir, rs, summary); !s)
-      fmt::print(stderr, "vbench: writing results: {}\n", s.error().message);
+      fmt::print(stderr, "vbench: writing results: {}\n", terminal_safe(s.error().message, true));
     std::cout << render_table(rs, summary, isatty(1) != 0) << std::flush;
     fmt::print(
         "results: {0}/results.json, {0}/results.csv, {0}/results.jsonl; report: {0}/report.html, {0}/report.md\n",
@@ -378,8 +381,8 @@ int cmd_doctor(bool json) {
   };
   fmt::print("Host\n");
   for (const auto& f : h.facts) {
-    fmt::print("  {} {:<24} {}\n", mark(f.level), f.label, f.value);
-    if (!f.hint.empty()) fmt::print("     {:<24} -> {}\n", "", f.hint);
+    fmt::print("  {} {:<24} {}\n", mark(f.level), terminal_safe(f.label), terminal_safe(f.value));
+    if (!f.hint.empty()) fmt::print("     {:<24} -> {}\n", "", terminal_safe(f.hint));
   }
   fmt::print("\nEnvironments\n");
   for (const auto& d : all_drivers()) {
