@@ -14,6 +14,7 @@
 
 #include "core/clock.hpp"
 #include "core/fs.hpp"
+#include "core/json.hpp"
 #include "core/runstate.hpp"
 #include "core/version.hpp"
 #include "counters/counters.hpp"
@@ -404,8 +405,8 @@ Result<HtmlSection> history_section(const ResultSet& rs, const std::string& db_p
   auto store = HistoryStore::open(*db, HistoryStore::Mode::ReadOnly);
   if (!store) return store.error().context("--history");
   TrendQuery q;
-  q.suite = rs.meta.suite.value("name", "");
-  q.host_fingerprint = rs.meta.host.value("fingerprint", "");
+  q.suite = json_string(rs.meta.suite, "name");
+  q.host_fingerprint = json_string(rs.meta.host, "fingerprint");
   auto series = history_trends(*store, q);
   if (!series) return series.error().context("--history");
   HtmlSection sec{"trends", "Trends", ""};
