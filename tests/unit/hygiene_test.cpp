@@ -49,9 +49,14 @@ TEST_CASE("terminal_safe and sanitize_text remove C0 and C1 controls", "[hygiene
   CHECK(terminal_safe("line one\nline two\r\n", true) == "line one\nline two?\n");
   CHECK(terminal_safe("tab\there") == "tab?here");
   CHECK(terminal_safe("caf\xC3\xA9 \xE2\x9C\x93") == "caf\xC3\xA9 \xE2\x9C\x93");  // printable UTF-8 stays
+  // sanitize_text keeps tab, newline and CR (CSV and HTML cells hold them);
+  // every other control, C1 included, is gone.
   const std::string s = sanitize_text(kHostile);
-  CHECK_FALSE(has_control(s, false));
-  CHECK(s.find("\xC2\x9B") == std::string::npos);
+  for (const char* c : {"\x1b", "\x07", "\b", "\xC2\x9B", "\x9B"}) {
+    INFO(c);
+    CHECK(s.find(c) == std::string::npos);
+  }
+  CHECK(s.find('\r') != std::string::npos);
   CHECK(sanitize_text("keep\nnewlines\tand tabs") == "keep\nnewlines\tand tabs");
   CHECK(sanitize_text("\xC2\xA0nbsp stays") == "\xC2\xA0nbsp stays");  // U+00A0 is not C1
 }
