@@ -13,6 +13,7 @@
 #include "agent/reaper.hpp"
 #include "core/clock.hpp"
 #include "core/fs.hpp"
+#include "core/json.hpp"
 #include "core/version.hpp"
 #include "counters/counters.hpp"
 #include "workloads/registry.hpp"
@@ -169,12 +170,12 @@ Sample run_workload_isolated(const RunRequest& req, const std::atomic<bool>* sto
     failed.error = describe_status(status);
     return failed;
   }
-  auto j = nlohmann::json::parse(data, nullptr, false);
-  if (j.is_discarded()) {
-    failed.error = "workload process wrote a malformed result";
+  auto j = parse_json(data, JsonLimits{kMaxProtocolLine, kMaxProtocolDepth});
+  if (!j) {
+    failed.error = "workload process wrote a malformed result: " + j.error().message;
     return failed;
   }
-  auto s = sample_from_json(j);
+  auto s = sample_from_json(*j);
   if (!s) {
     failed.error = s.error().message;
     return failed;
@@ -213,11 +214,14 @@ Result<RunRequest> parse_run_request(const nlohmann::json& j) {
 
 std::string handle_request_line(const std::string& line, bool* shutdown) {
   nlohmann::json reply;
-  auto j = nlohmann::json::parse(line, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
-    reply = {{"id", nullptr}, {"ok", false}, {"error", "malformed request: not a JSON object"}};
+  auto parsed = parse_json(line, JsonLimits{kMaxProtocolLine, kMaxProtocolDepth});
+  if (!parsed || !parsed->is_object()) {
+    reply = {{"id", nullptr},
+             {"ok", false},
+             {"error", "malformed request: " + (parsed ? std::string("not a JSON object") : parsed.error().message)}};
     return dump_json(reply);
   }
+  const nlohmann::json& j = *parsed;
   reply["id"] = j.contains("id") ? j["id"] : nlohmann::json(nullptr);
   if (!j.contains("op") || !j["op"].is_string()) {
     reply["ok"] = false;

@@ -10,9 +10,9 @@
 //   {"id":3,"op":"list"}      -> {"id":3,"ok":true,"workloads":[...]}
 //   {"id":4,"op":"shutdown"}  -> {"id":4,"ok":true}   (then the agent exits)
 //
-// A malformed request gets {"id":..,"ok":false,"error":".."}. A line longer
-// than kMaxProtocolLine, or one that is not a JSON object, gets such a reply
-// with id null, and the agent keeps serving.
+// A line longer than kMaxProtocolLine, nested deeper than kMaxProtocolDepth,
+// or one that is not a JSON object, gets an
+// error reply (id null when it could not be read) and the agent keeps serving.
 #include <atomic>
 #include <cstddef>
 #include <nlohmann/json.hpp>
@@ -24,6 +24,8 @@
 namespace vbench {
 
 constexpr size_t kMaxProtocolLine = 16 * 1024 * 1024;
+// Both ends parse every line with at most this nesting (core/json.hpp).
+constexpr size_t kMaxProtocolDepth = 64;
 
 struct RunRequest {
   std::string workload;

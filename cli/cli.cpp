@@ -17,6 +17,7 @@
 #include "cli/cli_history.hpp"
 #include "core/clock.hpp"
 #include "core/fs.hpp"
+#include "core/json.hpp"
 #include "core/runstate.hpp"
 #include "core/version.hpp"
 #include "counters/counters.hpp"
@@ -25,6 +26,7 @@
 #include "harness/scheduler.hpp"
 #include "harness/suite.hpp"
 #include "model/hostinfo.hpp"
+#include "reports/escape.hpp"
 #include "reports/format.hpp"
 #include "reports/reports.hpp"
 #include "reports/trend_svg.hpp"
@@ -47,7 +49,8 @@ void on_signal(int sig) {
 constexpr int kExitOk = 0, kExitFailures = 1, kExitUsage = 2;
 
 int usage_error(const std::string& msg) {
-  fmt::print(stderr, "vbench: {}\n", msg);
+  // Messages quote results files, suite files, agents and guests.
+  fmt::print(stderr, "vbench: {}\n", terminal_safe(msg, true));
   return kExitUsage;
 }
 
@@ -88,7 +91,11 @@ Result<std::map<std::string, nlohmann::json>> normalize_knobs(const SuiteEnv& en
                         names.empty() ? std::string("none") : fmt::format("{}", fmt::join(names, ", ")));
     }
     auto n = normalize_param(*spec, v);
-    if (!n) return n.error().context(fmt::format("environment `{}`", env.name));
+    if (!n) {
+      auto w = env.knob_where.find(k);
+      return n.error().context(
+          fmt::format("{}environment `{}`", w != env.knob_where.end() ? w->second + ": " : std::string(), env.name));
+    }
     out[k] = *n;
   }
   for (const auto& s : specs)
@@ -123,13 +130,14 @@ void install_signal_handlers() {
 void cleanup_dead_runs(bool verbose) {
   const auto dead = dead_runs();
   for (const auto& d : all_drivers())
-    if (auto s = d->cleanup_stale(); !s) fmt::print(stderr, "vbench: cleanup ({}): {}\n", d->name(), s.error().message);
+    if (auto s = d->cleanup_stale(); !s)
+      fmt::print(stderr, "vbench: cleanup ({}): {}\n", d->name(), terminal_safe(s.error().message, true));
   for (const auto& id : dead) {
     // Scratch directories that vbench made itself are recorded by path.
     auto scratch = read_line(run_state_dir(id) + "/scratch");
     if (scratch && !scratch->empty()) (void)remove_tree(*scratch);
     unregister_run(id);
-    if (verbose) fmt::print("removed leftovers of dead run {}\n", id);
+    if (verbose) fmt::print("removed leftovers of dead run {}\n", terminal_safe(id));
   }
 }
 
@@ -271,7 +279,7 @@ int cmd_run(const RunArgs& a, const std::string& command_line, const HistoryCli&
       for (long ms = std::atol(p); ms > 0 && !g_stop.load(); ms -= 10) usleep(10000);
     bool write_failed = log->write_failed();
     if (auto s = write_result_files(cfg.out_dir, rs, summary); !s) {
-      fmt::print(stderr, "vbench: writing results: {}\n", s.error().message);
+      fmt::print(stderr, "vbench: writing results: {}\n", terminal_safe(s.error().message, true));
       write_failed = true;
     }
     std::cout << render_table(rs, summary, isatty(1) != 0) << std::flush;
@@ -313,6 +321,20 @@ nlohmann::json counter_support_json(const std::vector<std::string>& names) {
   return out;
 }
 
+// `vbench list` shows the range a value must lie in, from the same table
+// that normalize_param checks.
+std::string range_suffix(const ParamSpec& p) {
+  const std::string r = p.range_text();
+  return r.empty() ? std::string() : fmt::format(" [{}]", r);
+}
+
+nlohmann::json param_spec_json(const ParamSpec& p) {
+  nlohmann::json j = {{"name", p.name}, {"type", to_string(p.type)}, {"default", p.default_value}, {"help", p.help}};
+  if (!p.choices.empty()) j["choices"] = p.choices;
+  if (const std::string r = p.range_text(); !r.empty()) j["range"] = r;
+  return j;
+}
+
 int cmd_list(bool json, const std::vector<std::string>* counters) {
   if (counters) {
     // Default set unless events were named; unknown names are reported, not fatal.
@@ -331,14 +353,15 @@ int cmd_list(bool json, const std::vector<std::string>* counters) {
     auto& ws = j["workloads"] = nlohmann::json::array();
     for (const auto& w : all_workloads()) {
       nlohmann::json ps = nlohmann::json::array();
-      for (const auto& p : w.params)
-        ps.push_back({{"name", p.name}, {"type", to_string(p.type)}, {"default", p.default_value}, {"help", p.help}});
+      for (const auto& p : w.params) ps.push_back(param_spec_json(p));
       ws.push_back({{"name", w.name}, {"description", w.description}, {"params", ps}});
     }
     auto& es = j["environments"] = nlohmann::json::array();
     for (const auto& d : all_drivers()) {
       auto a = d->probe();
-      es.push_back({{"name", d->name()}, {"available", a.available}, {"reason", a.reason}});
+      nlohmann::json ks = nlohmann::json::array();
+      for (const auto& k : d->knobs()) ks.push_back(param_spec_json(k));
+      es.push_back({{"name", d->name()}, {"available", a.available}, {"reason", a.reason}, {"knobs", ks}});
     }
     std::cout << dump_json(j, 2) << "\n";
     return kExitOk;
@@ -347,15 +370,16 @@ int cmd_list(bool json, const std::vector<std::string>* counters) {
   for (const auto& w : all_workloads()) {
     fmt::print("  {:<16} {}\n", w.name, w.description);
     for (const auto& p : w.params)
-      fmt::print("      {:<12} {:<8} default {:<10} {}\n", p.name, to_string(p.type), p.default_value, p.help);
+      fmt::print("      {:<12} {:<8} default {:<10} {}{}\n", p.name, to_string(p.type), p.default_value, p.help,
+                 range_suffix(p));
   }
   fmt::print("\nEnvironments\n");
   for (const auto& d : all_drivers()) {
     auto a = d->probe();
     fmt::print("  {:<10} {:<12} {}\n", d->name(), a.available ? "available" : "UNAVAILABLE", a.reason);
     for (const auto& k : d->knobs())
-      fmt::print("      {:<12} {:<8} default {:<10} {}\n", k.name, to_string(k.type),
-                 k.default_value.empty() ? "\"\"" : k.default_value, k.help);
+      fmt::print("      {:<12} {:<8} default {:<10} {}{}\n", k.name, to_string(k.type),
+                 k.default_value.empty() ? "\"\"" : k.default_value, k.help, range_suffix(k));
   }
   fmt::print("\nSuites: {}\n", fmt::join(builtin_suite_names(), ", "));
   return kExitOk;
@@ -381,8 +405,8 @@ int cmd_doctor(bool json) {
   };
   fmt::print("Host\n");
   for (const auto& f : h.facts) {
-    fmt::print("  {} {:<24} {}\n", mark(f.level), f.label, f.value);
-    if (!f.hint.empty()) fmt::print("     {:<24} -> {}\n", "", f.hint);
+    fmt::print("  {} {:<24} {}\n", mark(f.level), terminal_safe(f.label), terminal_safe(f.value));
+    if (!f.hint.empty()) fmt::print("     {:<24} -> {}\n", "", terminal_safe(f.hint));
   }
   fmt::print("\nEnvironments\n");
   for (const auto& d : all_drivers()) {
@@ -404,8 +428,8 @@ Result<HtmlSection> history_section(const ResultSet& rs, const std::string& db_p
   auto store = HistoryStore::open(*db, HistoryStore::Mode::ReadOnly);
   if (!store) return store.error().context("--history");
   TrendQuery q;
-  q.suite = rs.meta.suite.value("name", "");
-  q.host_fingerprint = rs.meta.host.value("fingerprint", "");
+  q.suite = json_string(rs.meta.suite, "name");
+  q.host_fingerprint = json_string(rs.meta.host, "fingerprint");
   auto series = history_trends(*store, q);
   if (!series) return series.error().context("--history");
   HtmlSection sec{"trends", "Trends", ""};

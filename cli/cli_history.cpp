@@ -29,7 +29,7 @@ namespace {
 constexpr int kExitOk = 0, kExitRegression = 1, kExitUsage = 2, kExitNotRecorded = 3;
 
 int fail(const std::string& msg) {
-  fmt::print(stderr, "vbench: {}\n", msg);
+  fmt::print(stderr, "vbench: {}\n", terminal_safe(msg, true));
   return kExitUsage;
 }
 
@@ -118,8 +118,9 @@ int store_run(const Args& a, const ResultSet& rs, const std::string& source) {
   const std::string text = dump_json(render_json(rs, summary), 1) + "\n";
   auto run = store->add(rs, text, record_info(a, rs, source));
   if (!run) return fail(run.error().context(fmt::format("history store `{}`", store->path())).message);
-  fmt::print("recorded run {} as #{} in {} (commit {}{})\n", run->run_id, run->id, store->path(),
-             run->git_commit.empty() ? "unknown" : run->git_commit.substr(0, 12),
+  fmt::print("recorded run {} as #{} in {} (commit {}{})\n", terminal_safe(run->run_id), run->id,
+             terminal_safe(store->path()),
+             terminal_safe(run->git_commit.empty() ? "unknown" : run->git_commit.substr(0, 12)),
              run->git_branch.empty() ? "" : ", branch " + terminal_safe(run->git_branch));
   return kExitOk;
 }
@@ -274,8 +275,8 @@ int cmd_baseline_set(const Args& a) {
   auto run = store->find(a.baseline_run);
   if (!run) return fail(run.error().message);
   if (auto s = store->set_baseline(a.baseline_name, *run); !s) return fail(s.error().message);
-  fmt::print("baseline {} -> run {} (#{}, commit {})\n", a.baseline_name, run->run_id, run->id,
-             run->git_commit.empty() ? "unknown" : short_commit(run->git_commit));
+  fmt::print("baseline {} -> run {} (#{}, commit {})\n", terminal_safe(a.baseline_name), terminal_safe(run->run_id),
+             run->id, terminal_safe(run->git_commit.empty() ? "unknown" : short_commit(run->git_commit)));
   return kExitOk;
 }
 

@@ -41,7 +41,62 @@ const ParamSpec* WorkloadDef::param(const std::string& n) const {
   return nullptr;
 }
 
+namespace {
+
+std::string bound_text(ParamType t, double x) {
+  if (t == ParamType::Size) return format_size(static_cast<uint64_t>(x));
+  if (t == ParamType::Duration) return format_duration(x);
+  if (t == ParamType::Int && std::abs(x) < 9e18) return fmt::format("{}", static_cast<int64_t>(x));
+  return fmt::format("{:g}", x);
+}
+
+// The range of a spec with the type's own bounds folded in.
+std::pair<double, double> effective_range(const ParamSpec& s) {
+  double lo = s.min, hi = s.max;
+  if (s.type == ParamType::Size) lo = std::max(lo, 0.0);
+  if (s.type == ParamType::Duration) {
+    lo = std::max(lo, 0.0);
+    hi = std::min(hi, ParamSpec::kMaxDurationS);
+  }
+  return {lo, hi};
+}
+
+}  // namespace
+
+std::string ParamSpec::range_text() const {
+  const auto [lo, hi] = effective_range(*this);
+  const bool has_lo = lo > -kUnbounded && !(lo == 0 && (type == ParamType::Size || type == ParamType::Duration));
+  const bool has_hi = hi < kUnbounded;
+  if (has_lo && has_hi) return fmt::format("{}..{}", bound_text(type, lo), bound_text(type, hi));
+  if (has_lo) return fmt::format(">= {}", bound_text(type, lo));
+  if (has_hi) return fmt::format("<= {}", bound_text(type, hi));
+  return {};
+}
+
+namespace {
+
+Result<nlohmann::json> check_range(const ParamSpec& spec, nlohmann::json v) {
+  const auto [lo, hi] = effective_range(spec);
+  const double x = v.get<double>();
+  if (!std::isfinite(x) || x < lo || x > hi)
+    return make_error("parameter `{}` ({}): {} is out of range ({})", spec.name, to_string(spec.type),
+                      v.is_number_float() ? fmt::format("{:g}", x) : v.dump(), spec.range_text());
+  return v;
+}
+
+Result<nlohmann::json> normalize_unchecked(const ParamSpec& spec, const nlohmann::json& v);
+
+}  // namespace
+
 Result<nlohmann::json> normalize_param(const ParamSpec& spec, const nlohmann::json& v) {
+  auto r = normalize_unchecked(spec, v);
+  if (!r || !r->is_number()) return r;
+  return check_range(spec, std::move(*r));
+}
+
+namespace {
+
+Result<nlohmann::json> normalize_unchecked(const ParamSpec& spec, const nlohmann::json& v) {
   auto fail = [&](const std::string& why) {
     return make_error("parameter `{}` ({}): {}", spec.name, to_string(spec.type), why);
   };
@@ -95,6 +150,8 @@ Result<nlohmann::json> normalize_param(const ParamSpec& spec, const nlohmann::js
   }
   return fail("unknown type");
 }
+
+}  // namespace
 
 Result<Params> resolve_params(const WorkloadDef& def, const std::map<std::string, nlohmann::json>& given) {
   for (const auto& [k, v] : given)

@@ -28,6 +28,24 @@ struct ParamSpec {
   std::string help;
   bool allow_auto = false;           // "auto" lets the workload choose (e.g. threads = online CPUs)
   std::vector<std::string> choices;  // for String: allowed values, empty = any
+  // For Int, Size, Duration (seconds) and Double: the closed range a value
+  // must lie in, checked by normalize_param before anything runs and shown
+  // by `vbench list`. Durations default to [0, 1 day]: a longer one is a typo
+  // or an overflow waiting to happen, never a benchmark.
+  double min = -kUnbounded;
+  double max = kUnbounded;
+
+  static constexpr double kUnbounded = 1e300;
+  static constexpr double kMaxDurationS = 86400;
+  // Sets the range: {"threads", ParamType::Int, ...}.range(1, 4096).
+  ParamSpec range(double lo, double hi) && {
+    min = lo;
+    max = hi;
+    return std::move(*this);
+  }
+  bool has_range() const { return min > -kUnbounded || max < kUnbounded; }
+  // "1..4096", ">= 1", "<= 60s"; empty when unbounded.
+  std::string range_text() const;
 };
 
 // Normalized parameters: JSON object holding every parameter of the workload.

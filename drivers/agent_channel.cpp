@@ -6,6 +6,8 @@
 
 #include "agent/protocol.hpp"
 #include "core/clock.hpp"
+#include "core/deadline.hpp"
+#include "core/json.hpp"
 
 namespace vbench {
 
@@ -20,9 +22,8 @@ AgentChannel::AgentChannel(UniqueFd both) {
   in_ = std::move(both);
 }
 
-Result<std::string> AgentChannel::read_line(double timeout_s) {
+Result<std::string> AgentChannel::read_line(uint64_t deadline, double timeout_s) {
   const int fd = in_.get();
-  const uint64_t deadline = now_ns() + static_cast<uint64_t>(timeout_s * 1e9);
   for (;;) {
     auto nl = buf_.find('\n');
     if (nl != std::string::npos) {
@@ -80,27 +81,90 @@ Result<nlohmann::json> AgentChannel::call(nlohmann::json request, double timeout
   std::string line = dump_json(request) + "\n";
   const int wfd = shared_fd_ >= 0 ? shared_fd_ : out_.get();
   if (auto s = send_all(wfd, line); !s) return s.error().context("send to agent");
-  const uint64_t deadline = now_ns() + static_cast<uint64_t>(timeout_s * 1e9);
+  const uint64_t deadline = deadline_after_s(timeout_s);
   for (;;) {
-    double left = static_cast<double>(deadline - std::min(deadline, now_ns())) / 1e9;
-    auto l = read_line(std::max(left, 0.001));
+    // One deadline for the whole exchange, checked before every line: a flood
+    // of stale replies (already buffered or not) cannot extend the wait.
+    const uint64_t now = now_ns();
+    if (now >= deadline) return make_error("agent did not answer within {:.0f} s", timeout_s);
+    if (g_interrupt && g_interrupt->load()) return make_error("interrupted");
+    auto l = read_line(deadline, timeout_s);
     if (!l) return l.error();
-    auto j = nlohmann::json::parse(*l, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) return make_error("agent sent malformed JSON");
+    auto parsed = parse_json(*l, JsonLimits{kMaxProtocolLine, kMaxProtocolDepth});
+    if (!parsed) return parsed.error().context("agent sent malformed JSON");
+    const nlohmann::json& j = *parsed;
+    if (!j.is_object()) return make_error("agent sent malformed JSON: not an object");
     // Replies to earlier, abandoned requests are skipped.
     if (j.contains("id") && j["id"].is_number_unsigned() && j["id"].get<uint64_t>() < id) continue;
     if (!j.contains("id") || j["id"] != id) return make_error("agent reply has the wrong id");
     if (!j.contains("ok") || !j["ok"].is_boolean()) return make_error("agent reply lacks boolean `ok`");
-    return j;
+    return std::move(*parsed);
   }
 }
+
+namespace {
+
+// The identity an agent states in its hello, reduced to the fields vbench
+// knows, each typed and bounded: it goes into results and reports.
+Result<nlohmann::json> agent_identity_from_reply(const nlohmann::json& a) {
+  if (!a.is_object()) return make_error("agent refused hello");
+  nlohmann::json id = nlohmann::json::object();
+  for (const char* k : {"version", "git_commit", "hostname", "kernel", "machine"}) {
+    if (!a.contains(k)) continue;
+    if (!a[k].is_string() || a[k].get_ref<const std::string&>().size() > 256)
+      return make_error("agent hello: `{}` is not a string of at most 256 bytes", k);
+    id[k] = a[k];
+  }
+  for (const char* k : {"pid", "cpus"}) {
+    if (!a.contains(k)) continue;
+    if (!a[k].is_number_integer()) return make_error("agent hello: `{}` is not an integer", k);
+    id[k] = a[k];
+  }
+  return id;
+}
+
+// Why a sample that an agent returned for `req` cannot be recorded, or empty.
+// The agent reports only what it measured inside the environment: the
+// workload and parameters it was asked for, its own metrics and counters.
+// Environment statistics and host-side counters come from the driver.
+std::string reply_mismatch(const WorkloadRequest& req, const Sample& s) {
+  if (s.workload != req.workload)
+    return fmt::format("agent answered for workload `{}`, not the `{}` asked for", s.workload, req.workload);
+  // A failed sample may lack the parameters (the agent could not resolve
+  // them, or the workload process died): it measured nothing to misfile.
+  if (s.ok && s.params != req.params) {
+    for (const auto& [k, v] : req.params.items())
+      if (!s.params.contains(k) || s.params[k] != v)
+        return fmt::format("agent answered with parameter {}={}, not the {}={} asked for", k,
+                           s.params.contains(k) ? dump_json(s.params[k]) : std::string("(missing)"), k, dump_json(v));
+    return fmt::format("agent answered with parameters {}, not the {} asked for", params_key(s.params),
+                       params_key(req.params));
+  }
+  if (!s.env_metrics.empty())
+    return fmt::format("agent sent environment metric `{}`: those are measured by the host, not the agent",
+                       s.env_metrics.front().name);
+  for (const auto& c : s.counters)
+    if (c.scope != "agent")
+      return fmt::format("agent sent counter `{}` of scope `{}`: only the host measures outside the agent", c.name,
+                         c.scope);
+  return {};
+}
+
+}  // namespace
 
 Result<nlohmann::json> AgentChannel::hello(double timeout_s) {
   auto r = call({{"op", "hello"}}, timeout_s);
   if (!r) return r.error();
-  if (!(*r)["ok"].get<bool>() || !r->contains("agent") || !(*r)["agent"].is_object())
-    return make_error("agent refused hello");
-  return (*r)["agent"];
+  if (!(*r)["ok"].get<bool>() || !r->contains("agent")) return make_error("agent refused hello");
+  auto id = agent_identity_from_reply((*r)["agent"]);
+  if (!id) return id.error();
+  // The identity is recorded once, by the first hello; an agent that later
+  // claims to be another is not the one that started.
+  if (identity_.is_null())
+    identity_ = *id;
+  else if (*id != identity_)
+    return make_error("agent identity changed since its first hello ({} -> {})", dump_json(identity_), dump_json(*id));
+  return identity_;
 }
 
 Result<Sample> AgentChannel::run(const WorkloadRequest& req, const std::string& scratch, const std::string& peer) {
@@ -114,18 +178,25 @@ Result<Sample> AgentChannel::run(const WorkloadRequest& req, const std::string& 
   // The agent enforces timeout_s itself; allow it time to report.
   auto r = call(std::move(j), req.timeout_s + 30);
   if (!r) return r.error();
+  Sample failed;
+  failed.workload = req.workload;
+  failed.params = req.params;
+  failed.ok = false;
   if (!(*r)["ok"].get<bool>()) {
-    Sample s;
-    s.workload = req.workload;
-    s.params = req.params;
-    s.ok = false;
-    s.error = r->contains("error") && (*r)["error"].is_string() ? (*r)["error"].get<std::string>()
-                                                                : "agent refused the request";
-    return s;
+    failed.error = r->contains("error") && (*r)["error"].is_string() ? (*r)["error"].get<std::string>()
+                                                                     : "agent refused the request";
+    return failed;
   }
   if (!r->contains("sample")) return make_error("agent reply lacks `sample`");
   auto s = sample_from_json((*r)["sample"]);
   if (!s) return s.error().context("agent sample");
+  if (auto why = reply_mismatch(req, *s); !why.empty()) {
+    failed.error = why;
+    failed.started_at = s->started_at;
+    failed.wall_s = s->wall_s;
+    return failed;
+  }
+  if (!s->ok) s->params = req.params;
   return s;
 }
 

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "core/clock.hpp"
+#include "reports/escape.hpp"
 
 namespace vbench {
 
@@ -29,8 +30,11 @@ void Progress::draw() {
   line_open_ = true;
 }
 
+// What goes through here names environments, workloads and errors that
+// agents, guests and suite files wrote: control characters never reach the
+// terminal or the CI log (terminal_safe), newlines only inside messages.
 void Progress::begin(const std::string& what) {
-  current_ = what;
+  current_ = terminal_safe(what);
   if (tty_) draw();
 }
 
@@ -39,7 +43,7 @@ void Progress::end(bool ok, double seconds, const std::string& note) {
   ++done_;
   if (!tty_) {
     fmt::print(out_, "[{}/{}] {}: {} ({:.2f} s){}\n", done_, total_, current_, ok ? "ok" : "FAILED", seconds,
-               note.empty() ? "" : " " + note);
+               note.empty() ? std::string() : fmt::format(" {}", terminal_safe(note, true)));
     fflush(out_);
   } else if (!ok) {
     message(fmt::format("{}: FAILED {}", current_, note));
@@ -48,7 +52,7 @@ void Progress::end(bool ok, double seconds, const std::string& note) {
 
 void Progress::message(const std::string& line) {
   if (tty_ && line_open_) fmt::print(out_, "\r\033[K");
-  fmt::print(out_, "{}\n", line);
+  fmt::print(out_, "{}\n", terminal_safe(line, true));
   fflush(out_);
   line_open_ = false;
 }

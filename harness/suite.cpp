@@ -25,6 +25,7 @@ using nlohmann::json;
 // bs = [...] should be an error, not a week of benchmarking.
 constexpr size_t kMaxParamSets = 1000;
 constexpr size_t kMaxIncludeDepth = 16;
+constexpr double kMaxTimeoutS = 7 * 86400.0;  // per sample
 constexpr int64_t kMaxRepetitions = 100000;
 
 const std::vector<std::string> kSuiteKeys = {"name",        "description",     "include",   "exclude",
@@ -398,8 +399,11 @@ void Loader::read_suite_table(Diagnostics& d, const toml::table& t, Suite& s,
       } else {
         d.at(v.source(), fmt::format("`timeout` must be a duration like \"10m\", not {}", type_name(v)));
       }
-      if (secs && !(*secs > 0 && std::isfinite(*secs)))
-        d.at(v.source(), "`timeout` must be above 0");
+      // Bounded so that every deadline computed from it fits in 64-bit
+      // nanoseconds; no single sample runs for a week.
+      if (secs && !(*secs > 0 && *secs <= kMaxTimeoutS))
+        d.at(v.source(),
+             fmt::format("`timeout` must be above 0 and at most 7 days ({:g} s), not {:g} s", kMaxTimeoutS, *secs));
       else if (secs)
         s.timeout_s = *secs;
     } else if (key == "counters") {
@@ -490,10 +494,12 @@ void Loader::read_envs(Diagnostics& d, const toml::node& n, Suite& s) {
         continue;
       }
       auto val = value_json(d, kv, fmt::format("knob `{}` of env `{}`", knob, name));
-      if (val)
+      if (val) {
         e.knobs[knob] = std::move(*val);
-      else
+        e.knob_where[knob] = d.where(kv.source());
+      } else {
         ok = false;
+      }
     }
     if (!ok) continue;
 
@@ -501,6 +507,7 @@ void Loader::read_envs(Diagnostics& d, const toml::node& n, Suite& s) {
     if (it != s.envs.end()) {  // overriding an included env
       if (kind) it->kind = *kind;
       for (auto& [kn, kv] : e.knobs) it->knobs[kn] = std::move(kv);
+      for (auto& [kn, w] : e.knob_where) it->knob_where[kn] = std::move(w);
       continue;
     }
     if (kind)
@@ -831,6 +838,7 @@ Status apply_env_set(Suite& suite, const std::string& assignment) {
   }
   if (knob == "kind") return make_error("`{}`: the kind of an env is not a knob", assignment);
   it->knobs[knob] = value;
+  it->knob_where[knob] = fmt::format("--env-set {}", assignment);
   return {};
 }
 

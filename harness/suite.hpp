@@ -65,6 +65,9 @@ struct SuiteEnv {
   std::string name;                             // "bare", "container-half"; no dots
   std::string kind;                             // one of env_kinds()
   std::map<std::string, nlohmann::json> knobs;  // as written; checked against the driver's ParamSpecs later
+  // Where each knob was set ("suite.toml:4:7", "--env-set kvm.vcpus=0"), so
+  // that the later check names it.
+  std::map<std::string, std::string> knob_where;
 };
 
 struct SuiteWorkload {

@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <sstream>
 
+#include "core/json.hpp"
+
 namespace vbench {
 
 const EnvRecord* ResultSet::env(const std::string& label) const {
@@ -15,7 +17,8 @@ const EnvRecord* ResultSet::env(const std::string& label) const {
 }
 
 nlohmann::json to_json(const RunMeta& m) {
-  return {{"run_id", m.run_id},
+  return {{"format_version", kResultsFormatVersion},
+          {"run_id", m.run_id},
           {"vbench_version", m.vbench_version},
           {"git_commit", m.git_commit},
           {"started_at", m.started_at},
@@ -53,10 +56,57 @@ std::string str(const nlohmann::json& j, const char* k) {
   return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : std::string();
 }
 
+// The fields of `host` and `suite` that reports, compare and history read
+// by name must have the type they read them as: a results file is untrusted
+// input, and a number where a string belongs is an error naming the field,
+// found once here instead of in every reader.
+Status check_string_fields(const nlohmann::json& obj, std::initializer_list<const char*> keys,
+                           const std::string& where) {
+  for (const char* k : keys)
+    if (obj.contains(k) && !obj[k].is_string())
+      return make_error("`{}.{}` is {}, not a string", where, k, obj[k].type_name());
+  return {};
+}
+
+Status check_host(const nlohmann::json& host) {
+  if (auto s = check_string_fields(host, {"fingerprint"}, "host"); !s) return s;
+  if (!host.contains("facts")) return {};
+  if (!host["facts"].is_array()) return make_error("`host.facts` is {}, not an array", host["facts"].type_name());
+  for (size_t i = 0; i < host["facts"].size(); ++i) {
+    const auto& f = host["facts"][i];
+    const std::string where = fmt::format("host.facts[{}]", i);
+    if (!f.is_object()) return make_error("`{}` is {}, not an object", where, f.type_name());
+    if (auto s = check_string_fields(f, {"key", "label", "value", "level", "hint"}, where); !s) return s;
+  }
+  return {};
+}
+
+Status check_suite(const nlohmann::json& suite) {
+  if (auto s = check_string_fields(suite, {"name", "description", "source", "baseline"}, "suite"); !s) return s;
+  for (const char* list : {"workloads", "envs"}) {
+    if (!suite.contains(list)) continue;
+    const auto& l = suite[list];
+    if (!l.is_array()) return make_error("`suite.{}` is {}, not an array", list, l.type_name());
+    for (size_t i = 0; i < l.size(); ++i) {
+      const std::string where = fmt::format("suite.{}[{}]", list, i);
+      if (!l[i].is_object()) return make_error("`{}` is {}, not an object", where, l[i].type_name());
+      if (auto s = check_string_fields(l[i], {"name", "kind"}, where); !s) return s;
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<RunMeta> run_meta_from_json(const nlohmann::json& j) {
   if (!j.is_object()) return make_error("run record is not an object");
+  if (j.contains("format_version")) {
+    const auto& v = j["format_version"];
+    if (!v.is_number_integer()) return make_error("run record's `format_version` is not an integer");
+    if (v.get<int64_t>() > kResultsFormatVersion)
+      return make_error("results format version {} is newer than this vbench reads ({}): use a newer vbench",
+                        v.get<int64_t>(), kResultsFormatVersion);
+  }
   RunMeta m;
   m.run_id = str(j, "run_id");
   if (m.run_id.empty()) return make_error("run record lacks `run_id`");
@@ -67,8 +117,16 @@ Result<RunMeta> run_meta_from_json(const nlohmann::json& j) {
   m.baseline_env = str(j, "baseline_env");
   m.command_line = str(j, "command_line");
   if (j.contains("seed") && j["seed"].is_number_unsigned()) m.seed = j["seed"].get<uint64_t>();
-  if (j.contains("host") && j["host"].is_object()) m.host = j["host"];
-  if (j.contains("suite") && j["suite"].is_object()) m.suite = j["suite"];
+  if (j.contains("host")) {
+    if (!j["host"].is_object()) return make_error("run record's `host` is {}, not an object", j["host"].type_name());
+    if (auto s = check_host(j["host"]); !s) return s.error().context("run record");
+    m.host = j["host"];
+  }
+  if (j.contains("suite")) {
+    if (!j["suite"].is_object()) return make_error("run record's `suite` is {}, not an object", j["suite"].type_name());
+    if (auto s = check_suite(j["suite"]); !s) return s.error().context("run record");
+    m.suite = j["suite"];
+  }
   if (j.contains("interrupted") && j["interrupted"].is_boolean()) m.interrupted = j["interrupted"].get<bool>();
   return m;
 }
@@ -155,9 +213,17 @@ Result<ResultSet> parse_results(const std::string& text_in, const std::string& p
   const std::string* text = &text_in;
   ResultSet rs;
   bool have_meta = false;
-  // results.json: one object with "run", "envs", "samples".
-  auto whole = nlohmann::json::parse(*text, nullptr, false);
-  if (!whole.is_discarded() && whole.is_object() && whole.contains("run")) {
+  // results.json: one object with "run", "envs", "samples". A document too
+  // deep or too large is refused as such; a syntax error means it may be
+  // results.jsonl, tried line by line below.
+  // A text over the document limit can only be read as results.jsonl.
+  Result<nlohmann::json> parsed = nlohmann::json();
+  if (text->size() <= kMaxResultsDocument) {
+    parsed = parse_json(*text, JsonLimits{kMaxResultsDocument, kMaxResultsDepth});
+    if (!parsed && !is_syntax_error(parsed.error())) return parsed.error().context(path);
+  }
+  const nlohmann::json whole = parsed ? std::move(*parsed) : nlohmann::json();
+  if (whole.is_object() && whole.contains("run")) {
     auto m = run_meta_from_json(whole["run"]);
     if (!m) return m.error().context(path);
     rs.meta = *m;
@@ -185,12 +251,12 @@ Result<ResultSet> parse_results(const std::string& text_in, const std::string& p
   for (size_t i = 0; i < lines.size(); ++i) {
     lineno = static_cast<int>(i) + 1;
     if (lines[i].empty()) continue;
-    auto j = nlohmann::json::parse(lines[i], nullptr, false);
-    if (j.is_discarded()) {
-      if (i + 1 == lines.size()) break;
-      return make_error("{}:{}: not valid JSON", path, lineno);
+    auto j = parse_json(lines[i], JsonLimits{kMaxResultsLine, kMaxResultsDepth});
+    if (!j) {
+      if (i + 1 == lines.size() && is_syntax_error(j.error())) break;
+      return j.error().context(fmt::format("{}:{}", path, lineno));
     }
-    if (auto s = add_record(rs, j, have_meta); !s) return s.error().context(fmt::format("{}:{}", path, lineno));
+    if (auto s = add_record(rs, *j, have_meta); !s) return s.error().context(fmt::format("{}:{}", path, lineno));
   }
   if (!have_meta) return make_error("{}: not a vbench results file (no run record)", path);
   return rs;

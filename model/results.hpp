@@ -17,6 +17,16 @@
 
 namespace vbench {
 
+// The results format this vbench writes (the run record's "format_version";
+// files without one are version 1). A newer file is refused by name, not
+// half-read.
+constexpr int kResultsFormatVersion = 1;
+// Bounds on a results file read back (it is untrusted input): the whole
+// results.json, one results.jsonl line, and nesting depth.
+constexpr size_t kMaxResultsDocument = size_t{1} << 30;
+constexpr size_t kMaxResultsLine = size_t{64} << 20;
+constexpr size_t kMaxResultsDepth = 64;
+
 struct RunMeta {
   std::string run_id;
   std::string vbench_version;

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "analysis/compare.hpp"
+#include "core/json.hpp"
 #include "reports/escape.hpp"
 #include "reports/format.hpp"
 
@@ -37,7 +39,7 @@ std::string run_line(const RunMeta& m, const std::string& source) {
 std::string host_name(const RunMeta& m) {
   if (m.host.is_object() && m.host.contains("facts") && m.host["facts"].is_array())
     for (const auto& f : m.host["facts"])
-      if (f.is_object() && f.value("key", "") == "hostname" && f.contains("value") && f["value"].is_string())
+      if (json_string(f, "key") == "hostname" && f.contains("value") && f["value"].is_string())
         return f["value"].get<std::string>();
   return "unknown host";
 }
@@ -278,7 +280,7 @@ nlohmann::json render_compare_json(const Comparison& c) {
                           {"source", source},
                           {"vbench_git_commit", m.git_commit},
                           {"started_at", m.started_at},
-                          {"host_fingerprint", m.host.is_object() ? m.host.value("fingerprint", "") : ""},
+                          {"host_fingerprint", json_string(m.host, "fingerprint")},
                           {"suite", suite_name(m)}};
   };
   nlohmann::json rows = nlohmann::json::array();

@@ -1,7 +1,9 @@
 #include "reports/escape.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
+#include <cstdlib>
 
 namespace vbench {
 namespace {
@@ -109,8 +111,27 @@ std::string xml_escape(std::string_view s) {
   });
 }
 
+namespace {
+
+// U+0080..U+009F, encoded as C2 80..C2 9F.
+bool is_c1(std::string_view s, size_t i, size_t n) {
+  return n == 2 && static_cast<uint8_t>(s[i]) == 0xC2 && static_cast<uint8_t>(s[i + 1]) <= 0x9F;
+}
+
+}  // namespace
+
 std::string sanitize_text(std::string_view s) {
-  return replace_chars(s, [](char c) -> const char* { return unprintable(c) ? kReplacement : nullptr; });
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    const size_t n = utf8_sequence(s, i);
+    if (n == 0 || is_c1(s, i, n) || (n == 1 && unprintable(s[i])))
+      out += kReplacement;
+    else
+      out.append(s.substr(i, n));
+    i += n == 0 ? 1 : n;
+  }
+  return out;
 }
 
 std::string html_escape(std::string_view s) {
@@ -178,11 +199,32 @@ std::string markdown_escape(std::string_view s) {
   return out;
 }
 
-std::string terminal_safe(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+std::string terminal_safe(std::string_view s, bool keep_newlines) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    const size_t n = utf8_sequence(s, i);
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (n == 0 || is_c1(s, i, n) || (n == 1 && (c < 0x20 || c == 0x7F) && !(keep_newlines && c == '\n')))
+      out += '?';
+    else
+      out.append(s.substr(i, n));
+    i += n == 0 ? 1 : n;
+  }
   return out;
+}
+
+std::string csv_defuse(std::string_view s) {
+  if (s.empty()) return {};
+  const char c = s.front();
+  if (c != '=' && c != '+' && c != '-' && c != '@' && c != '\t' && c != '\r') return std::string(s);
+  // A number is data, not a formula: "-3.5", "+2", "-1e-3", "-inf", "-nan".
+  const std::string text(s);
+  char* end = nullptr;
+  errno = 0;
+  (void)std::strtod(text.c_str(), &end);
+  if (end == text.c_str() + text.size() && (c == '-' || c == '+')) return text;
+  return "'" + text;
 }
 
 }  // namespace vbench

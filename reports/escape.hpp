@@ -21,9 +21,10 @@ std::string utf8_sanitize(std::string_view s);
 std::string xml_escape(std::string_view s);
 
 // Valid UTF-8, with invalid sequences, C0 controls other than tab, newline
-// and carriage return, and DEL replaced by U+FFFD: whatever a broken or
-// hostile guest sent shows up as visible replacement characters, never as
-// markup or terminal escapes.
+// and carriage return, DEL, and C1 controls (U+0080..U+009F: U+009B is a
+// CSI to some terminals) replaced by U+FFFD: whatever a broken or hostile
+// guest sent shows up as visible replacement characters, never as markup or
+// terminal escapes.
 std::string sanitize_text(std::string_view s);
 
 // For HTML text and for attribute values quoted with " or ' (inline SVG
@@ -36,7 +37,16 @@ std::string html_escape(std::string_view s);
 // escaped.
 std::string markdown_escape(std::string_view s);
 
-// For a terminal: control characters (escape sequences included) as `?`.
-std::string terminal_safe(std::string_view s);
+// For a terminal or a log: C0 and C1 control characters (escape sequences
+// included), DEL and invalid UTF-8 as `?`. With keep_newlines, '\n' stays
+// (a multi-line message such as a guest's console tail); '\r' never does.
+std::string terminal_safe(std::string_view s, bool keep_newlines = false);
+
+// One CSV cell's text defused against formula injection (OWASP "CSV
+// Injection"): text starting with = + - @, tab or carriage return gets a
+// leading single quote, so a spreadsheet shows it instead of evaluating it.
+// A cell that is a number ("-3.5", "+1e3") is left alone: numbers must stay
+// numbers.
+std::string csv_defuse(std::string_view s);
 
 }  // namespace vbench

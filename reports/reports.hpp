@@ -37,7 +37,9 @@ std::string render_html(const ResultSet& rs, const RunSummary& summary, const Ht
 // report.md: the summary table and the warnings, for a pull-request comment.
 std::string render_markdown(const ResultSet& rs, const RunSummary& summary);
 
-// One CSV field, quoted when needed (RFC 4180).
+// One CSV text field: control characters replaced (sanitize_text), a
+// leading formula character defused (csv_defuse), quoted when needed (RFC
+// 4180). Numbers go through csv_number and are never altered.
 std::string csv_field(const std::string& s);
 std::string csv_number(double v);  // shortest round-trip form; empty for NaN
 

@@ -26,17 +26,17 @@ std::string render_table(const ResultSet& rs, const RunSummary& summary, bool co
 
   std::vector<std::string> headers = {"workload", "params", "metric", "unit"};
   for (const auto& e : envs) {
-    headers.push_back(sanitize_text(e));
-    if (any_ratio && e != baseline) headers.push_back(sanitize_text(fmt::format("{}/{}", e, baseline)));
+    headers.push_back(terminal_safe(e));
+    if (any_ratio && e != baseline) headers.push_back(terminal_safe(fmt::format("{}/{}", e, baseline)));
   }
   std::vector<std::vector<Cell>> grid;
   for (const auto& l : cmp.lines) {
     if (l.source != "workload") continue;
     // Names come from results files: no terminal escapes get through.
-    std::vector<Cell> row = {{sanitize_text(l.workload), 0},
-                             {sanitize_text(l.params), 0},
-                             {sanitize_text(l.metric), 0},
-                             {sanitize_text(l.unit), 0}};
+    std::vector<Cell> row = {{terminal_safe(l.workload), 0},
+                             {terminal_safe(l.params), 0},
+                             {terminal_safe(l.metric), 0},
+                             {terminal_safe(l.unit), 0}};
     for (const auto& e : envs) {
       const SummaryRow* r = l.cell(e);
       Cell v{"-", 0};
@@ -90,17 +90,17 @@ std::string render_table(const ResultSet& rs, const RunSummary& summary, bool co
   out += "\nmedian ±95% CI half-width of the median";
   if (any_ratio)
     out += fmt::format("; ratio = overhead vs {} (>1 worse), [95% CI], coloured when significant ({}+ repetitions)",
-                       baseline, kMinRepetitionsForCI);
+                       terminal_safe(baseline), kMinRepetitionsForCI);
   out += "\n";
   for (const auto& e : rs.envs) {
     std::vector<std::string> parts;
     for (const auto& m : e.lifecycle) parts.push_back(fmt::format("{} {:.3f} {}", m.name, m.value, m.unit));
-    if (!parts.empty()) out += sanitize_text(fmt::format("{}: {}", e.label, fmt::join(parts, ", "))) + "\n";
+    if (!parts.empty()) out += terminal_safe(fmt::format("{}: {}", e.label, fmt::join(parts, ", "))) + "\n";
   }
   if (!summary.warnings.empty()) {
     out += "\n";
     for (const auto& w : summary.warnings) {
-      std::string line = "WARNING: " + sanitize_text(w);
+      std::string line = "WARNING: " + terminal_safe(w, true);
       out += color ? fmt::format("\033[33m{}\033[0m\n", line) : line + "\n";
     }
   }

@@ -354,8 +354,10 @@ Result<WorkloadOutput> run_cpu_fp(WorkloadContext& ctx) {
 
 std::vector<ParamSpec> team_params(const std::string& duration) {
   return {
-      {"threads", ParamType::Int, "1", "worker threads (auto = CPUs this process may run on)", true, {}},
-      {"duration", ParamType::Duration, duration, "measured time per thread", false, {}},
+      ParamSpec{"threads", ParamType::Int, "1", "worker threads (auto = CPUs this process may run on)", true, {}}.range(
+          1, kMaxTeamThreads),
+      ParamSpec{"duration", ParamType::Duration, duration, "measured time per thread", false, {}}.range(
+          1e-3, ParamSpec::kMaxDurationS),
       {"pin", ParamType::Bool, "false", "pin thread i to the i-th CPU of the affinity mask", false, {}},
   };
 }
@@ -381,7 +383,9 @@ void add_cpu_workloads(std::vector<WorkloadDef>& out) {
         "(2*n^3 FLOP per multiply, baseline SIMD, no FMA); ops in GFLOP/s (1e9 FLOP/s), "
         "results checked against dot products";
     w.params = team_params("2s");
-    w.params.push_back({"n", ParamType::Int, "256", "matrix order (3 matrices of n*n doubles per thread)", false, {}});
+    w.params.push_back(
+        ParamSpec{"n", ParamType::Int, "256", "matrix order (3 matrices of n*n doubles per thread)", false, {}}.range(
+            4, 4096));
     w.run = run_cpu_fp;
     out.push_back(std::move(w));
   }

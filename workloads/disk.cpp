@@ -600,10 +600,11 @@ WorkloadFn run_pattern(Pattern p) {
 
 std::vector<ParamSpec> common_params(const char* bs, const char* file_size, bool with_direct) {
   std::vector<ParamSpec> ps = {
-      param("bs", ParamType::Size, bs, "block size of each I/O"),
+      param("bs", ParamType::Size, bs, "block size of each I/O").range(1, static_cast<double>(kMaxBlockSize)),
       param("file_size", ParamType::Size, file_size,
             "size of the test file in the scratch directory (a multiple of bs)"),
-      param("duration", ParamType::Duration, "5s", "measured time (also bounded by an I/O count)"),
+      param("duration", ParamType::Duration, "5s", "measured time (also bounded by an I/O count)")
+          .range(1e-3, kMaxDurationS),
   };
   if (with_direct)
     ps.push_back(param("direct", ParamType::Bool, "true",
@@ -634,7 +635,8 @@ void add_disk_workloads(std::vector<WorkloadDef>& out) {
   def(Pattern::SeqWrite, "sequential pwrite into a preallocated file, one I/O at a time: bandwidth, iops",
       disk::common_params("1MiB", "1GiB", true));
   auto random_params = [](std::vector<ParamSpec> ps) {
-    ps.insert(ps.begin() + 1, param("qd", ParamType::Int, "1", "I/Os kept in flight through io_uring (1-4096)"));
+    ps.insert(ps.begin() + 1, param("qd", ParamType::Int, "1", "I/Os kept in flight through io_uring")
+                                  .range(1, static_cast<double>(disk::kMaxQueueDepth)));
     return ps;
   };
   def(Pattern::RandRead,

@@ -510,19 +510,16 @@ void add_mem_workloads(std::vector<WorkloadDef>& out) {
         "per element; add, triad: 3), best time of iterations 2..ntimes, results validated like STREAM; "
         "each thread first-touches and works on its own slice";
     w.params = {
-        {"threads", ParamType::Int, "auto", "worker threads (auto = CPUs this process may run on)", true, {}},
+        ParamSpec{"threads", ParamType::Int, "auto", "worker threads (auto = CPUs this process may run on)", true, {}}
+            .range(1, kMaxTeamThreads),
         {"size",
          ParamType::Size,
          "auto",
          "bytes per array (3 arrays); auto = max(256MiB, 4 x total last-level cache from sysfs)",
          true,
          {}},
-        {"ntimes",
-         ParamType::Int,
-         "10",
-         "iterations of the four kernels; the first is not counted (2..100)",
-         false,
-         {}},
+        ParamSpec{"ntimes", ParamType::Int, "10", "iterations of the four kernels; the first is not counted", false, {}}
+            .range(2, 100),
         {"pin", ParamType::Bool, "false", "pin thread i to the i-th CPU of the affinity mask", false, {}},
     };
     w.run = run_mem_bandwidth;
@@ -538,8 +535,10 @@ void add_mem_workloads(std::vector<WorkloadDef>& out) {
     w.params = {
         {"min_size", ParamType::Size, "16KiB", "smallest working set", false, {}},
         {"max_size", ParamType::Size, "1GiB", "largest working set (sizes double from min_size)", false, {}},
-        {"max_loads", ParamType::Int, "16777216", "at most this many timed loads per working set", false, {}},
-        {"max_time", ParamType::Duration, "250ms", "at most this long timing each working set", false, {}},
+        ParamSpec{"max_loads", ParamType::Int, "16777216", "at most this many timed loads per working set", false, {}}
+            .range(1, ParamSpec::kUnbounded),
+        ParamSpec{"max_time", ParamType::Duration, "250ms", "at most this long timing each working set", false, {}}
+            .range(1e-3, ParamSpec::kMaxDurationS),
         {"hugepages",
          ParamType::Bool,
          "false",

@@ -458,9 +458,12 @@ Result<WorkloadOutput> run_udp_rr(WorkloadContext& ctx) {
 }
 
 ParamSpec duration_param(const char* def) {
-  return param("duration", ParamType::Duration, def, "how long to measure (also bounded in count)");
+  return param("duration", ParamType::Duration, def, "how long to measure (also bounded in count)")
+      .range(1e-3, ParamSpec::kMaxDurationS);
 }
-ParamSpec size_param() { return param("size", ParamType::Size, "1", "request and response size in bytes (1 .. 1MiB)"); }
+ParamSpec size_param() {
+  return param("size", ParamType::Size, "1", "request and response size in bytes").range(1, 1 << 20);
+}
 
 }  // namespace
 
@@ -469,9 +472,10 @@ void add_net_workloads(std::vector<WorkloadDef>& out) {
       .name = "net.tcp_stream",
       .description = "TCP bulk send to the peer's sink, like iperf3 -c: `throughput` is bytes accepted by send() "
                      "over the interval (iperf3's sender side), in Mbit/s (1e6 bit)",
-      .params = {param("streams", ParamType::Int, "1", "parallel connections, one sending thread each (1 .. 256)"),
-                 param("msg_size", ParamType::Size, "128KiB", "bytes per send() call (iperf3's --length)"),
-                 duration_param("5s")},
+      .params =
+          {param("streams", ParamType::Int, "1", "parallel connections, one sending thread each").range(1, 256),
+           param("msg_size", ParamType::Size, "128KiB", "bytes per send() call (iperf3's --length)").range(1, 64 << 20),
+           duration_param("5s")},
       .run = run_tcp_stream,
       .needs_peer = true});
   out.push_back(WorkloadDef{.name = "net.tcp_rr",

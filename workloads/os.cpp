@@ -251,7 +251,8 @@ Result<WorkloadOutput> run_exec(WorkloadContext& ctx) {
 }
 
 ParamSpec duration_param() {
-  return param("duration", ParamType::Duration, "2s", "how long to measure (also bounded in count)");
+  return param("duration", ParamType::Duration, "2s", "how long to measure (also bounded in count)")
+      .range(1e-3, ParamSpec::kMaxDurationS);
 }
 
 }  // namespace

@@ -504,26 +504,33 @@ Availability ContainerDriver::probe() const {
 
 std::vector<ParamSpec> ContainerDriver::knobs() const {
   return {
-      {"cpus",
-       ParamType::Double,
-       "0",
-       "CPU bandwidth limit in CPUs (cgroup quota/period), e.g. 0.5; 0 = none",
-       false,
-       {}},
-      {"cpu_period", ParamType::Duration, "100ms", "period of the CPU bandwidth limit", false, {}},
+      ParamSpec{"cpus",
+                ParamType::Double,
+                "0",
+                "CPU bandwidth limit in CPUs (cgroup quota/period), e.g. 0.5; 0 = none",
+                false,
+                {}}
+          .range(0, 4096),
+      // The kernel takes a CFS period from 1 ms to 1 s.
+      ParamSpec{"cpu_period", ParamType::Duration, "100ms", "period of the CPU bandwidth limit", false, {}}.range(1e-3,
+                                                                                                                  1),
       {"cpuset", ParamType::String, "", "CPUs the container may run on, e.g. \"1\" or \"0-1\" (empty: all)", false, {}},
       {"memory", ParamType::Size, "0", "memory limit, swap off (e.g. 512MiB); 0 = none", false, {}},
-      {"pids", ParamType::Int, "0", "maximum number of tasks; 0 = none", false, {}},
-      {"io_weight",
-       ParamType::Int,
-       "0",
-       "proportional I/O weight (v1 BFQ 1..1000, v2 1..10000); 0 = default",
-       false,
-       {}},
+      // pid_max is at most 2^22 (PID_MAX_LIMIT).
+      ParamSpec{"pids", ParamType::Int, "0", "maximum number of tasks; 0 = none", false, {}}.range(0, 4194304),
+      ParamSpec{"io_weight",
+                ParamType::Int,
+                "0",
+                "proportional I/O weight (v1 BFQ 1..1000, v2 1..10000); 0 = default",
+                false,
+                {}}
+          .range(0, 10000),
       {"io_read_bps", ParamType::Size, "0", "read bandwidth cap on the scratch disk, bytes/s; 0 = none", false, {}},
       {"io_write_bps", ParamType::Size, "0", "write bandwidth cap on the scratch disk, bytes/s; 0 = none", false, {}},
-      {"io_read_iops", ParamType::Int, "0", "read IOPS cap on the scratch disk; 0 = none", false, {}},
-      {"io_write_iops", ParamType::Int, "0", "write IOPS cap on the scratch disk; 0 = none", false, {}},
+      ParamSpec{"io_read_iops", ParamType::Int, "0", "read IOPS cap on the scratch disk; 0 = none", false, {}}.range(
+          0, ParamSpec::kUnbounded),
+      ParamSpec{"io_write_iops", ParamType::Int, "0", "write IOPS cap on the scratch disk; 0 = none", false, {}}.range(
+          0, ParamSpec::kUnbounded),
       {"network",
        ParamType::String,
        "veth",

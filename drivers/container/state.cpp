@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/fs.hpp"
+#include "core/json.hpp"
 
 namespace vbench {
 
@@ -23,8 +24,10 @@ Status write_record(const ContainerRecord& r) {
 Result<ContainerRecord> read_record(const std::string& path) {
   auto text = read_file(path, 1 << 20);
   if (!text) return text.error();
-  auto j = nlohmann::json::parse(*text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return make_error("`{}`: not a JSON object", path);
+  auto parsed = parse_json(*text, JsonLimits{1 << 20, 16});
+  if (!parsed) return parsed.error().context(fmt::format("`{}`", path));
+  const nlohmann::json& j = *parsed;
+  if (!j.is_object()) return make_error("`{}`: not a JSON object", path);
   ContainerRecord r;
   try {
     r.instance = j.at("instance").get<std::string>();

@@ -10,6 +10,7 @@
 #include <cstdlib>
 
 #include "core/clock.hpp"
+#include "core/deadline.hpp"
 #include "core/fs.hpp"
 
 namespace vbench {
@@ -61,7 +62,7 @@ Result<std::string> run_capture(const std::vector<std::string>& argv, double tim
   if (pid < 0) return sys_error(fmt::format("fork for `{}`", argv[0]));
   std::string stdout_data, stderr_data;
   bool too_much = false, timed_out = false;
-  const uint64_t deadline = now_ns() + static_cast<uint64_t>(timeout_s * 1e9);
+  const uint64_t deadline = deadline_after_s(timeout_s);
   while (ofd || efd) {
     pollfd p[2] = {{ofd.get(), POLLIN, 0}, {efd.get(), POLLIN, 0}};
     if (now_ns() > deadline) {

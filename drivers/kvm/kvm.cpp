@@ -20,6 +20,7 @@
 
 #include "agent/init.hpp"
 #include "core/clock.hpp"
+#include "core/deadline.hpp"
 #include "core/fs.hpp"
 #include "core/procfs.hpp"
 #include "core/units.hpp"
@@ -27,6 +28,7 @@
 #include "drivers/agent_channel.hpp"
 #include "drivers/cpuset.hpp"
 #include "drivers/kvm/accel.hpp"
+#include "drivers/kvm/console.hpp"
 #include "drivers/kvm/guest_kernel.hpp"
 #include "drivers/kvm/host_command.hpp"
 #include "drivers/kvm/initramfs.hpp"
@@ -40,6 +42,11 @@ namespace {
 
 // How much of the console log is kept next to the results when a guest fails.
 constexpr size_t kConsoleTailBytes = 64 * 1024;
+// The console file never grows much past this while the guest runs (a guest
+// is untrusted and may print without end); of it, the last kConsoleKeepBytes
+// survive each trim, and at most that much is read back to explain a failure.
+constexpr size_t kConsoleCapBytes = 16 << 20;
+constexpr size_t kConsoleKeepBytes = 1 << 20;
 
 struct KvmConfig {
   std::string accel, machine, vhost_net, disk_cache, disk_aio;
@@ -191,6 +198,7 @@ class KvmSession : public Session {
   std::vector<pid_t> vcpu_tids_;
   bool kvm_stats_ = false;
   std::unique_ptr<HostCounters> vcpu_counters_;  // on the vCPU threads, opened on first use
+  std::unique_ptr<ConsoleCap> console_cap_;      // while QEMU runs
   std::vector<std::string> vcpu_counter_names_;
   std::string vcpu_counter_note_;
   bool ready_ = false, dead_ = false, stopped_ = false;
@@ -244,8 +252,8 @@ std::vector<std::string> KvmSession::qemu_argv(const std::string& initrd, bool v
       fmt::format("console=ttyS0 panic=-1 oops=panic {}{}/{}", kGuestIpParam, link_.guest_ip, link_.prefix);
   if (!cfg_.kernel_cmdline.empty()) cmdline += " " + cfg_.kernel_cmdline;
   a.insert(a.end(), {"-kernel", kernel_.image, "-initrd", initrd, "-append", cmdline});
-  a.insert(a.end(), {"-chardev", fmt::format("file,id=console,path={}", state_.path("console.log")), "-serial",
-                     "chardev:console"});
+  a.insert(a.end(), {"-chardev", fmt::format("file,id=console,path={},append=on", state_.path("console.log")),
+                     "-serial", "chardev:console"});
   // QEMU connects to our listening sockets at start-up (client chardevs).
   a.insert(a.end(), {"-chardev", fmt::format("socket,id=qmp,path={}", state_.path("qmp.sock")), "-mon",
                      "chardev=qmp,mode=control"});
@@ -314,7 +322,7 @@ bool KvmSession::qemu_running() {
 }
 
 bool KvmSession::wait_qemu_exit(double seconds) {
-  const uint64_t deadline = now_ns() + static_cast<uint64_t>(seconds * 1e9);
+  const uint64_t deadline = deadline_after_s(seconds);
   while (qemu_running()) {
     if (now_ns() > deadline) return false;
     usleep(10000);
@@ -398,7 +406,7 @@ Status KvmSession::wait_for_agent(uint64_t t0, uint64_t deadline) {
 
 Error KvmSession::guest_failure(const std::string& why) {
   std::string msg = why;
-  auto console = read_file(state_.path("console.log"), 256 << 20);
+  auto console = read_console_tail(state_.path("console.log"), kConsoleKeepBytes);
   if (console && !spec_.out_dir.empty()) {
     const std::string tail =
         console->size() > kConsoleTailBytes ? console->substr(console->size() - kConsoleTailBytes) : *console;
@@ -491,8 +499,9 @@ Status KvmSession::boot() {
   describe_["kernel"]["modules"] = mods;
 
   const uint64_t t0 = now_ns();
-  const uint64_t deadline = t0 + static_cast<uint64_t>(spec_.start_timeout_s * 1e9);
+  const uint64_t deadline = deadline_after_s(spec_.start_timeout_s);
   if (auto s = spawn_qemu(argv); !s) return s;
+  console_cap_ = std::make_unique<ConsoleCap>(state_.path("console.log"), kConsoleCapBytes, kConsoleKeepBytes);
   auto qmp_fd = accept_from_qemu(qmp_listen->get(), "QMP socket", deadline);
   if (!qmp_fd) return guest_failure(qmp_fd.error().message);
   auto ctl_fd = accept_from_qemu(ctl_listen->get(), "control port", deadline);
@@ -650,6 +659,7 @@ Status KvmSession::stop() {
     }
   }
   vcpu_counters_.reset();
+  console_cap_.reset();
   qmp_.close();
   ch_ = AgentChannel();
   // Our descriptor is the last one on the tap: closing it removes the device.
@@ -670,8 +680,9 @@ std::vector<ParamSpec> KvmDriver::knobs() const {
        true,
        {"auto", "kvm", "tcg"}},
       {"machine", ParamType::String, "q35", "QEMU machine type", false, {"q35", "microvm"}},
-      {"vcpus", ParamType::Int, "2", "guest vCPUs (auto: the host's online CPUs)", true, {}},
-      {"memory", ParamType::Size, "2GiB", "guest RAM", false, {}},
+      // QEMU's q35 takes at most 1024 vCPUs (with x2APIC).
+      ParamSpec{"vcpus", ParamType::Int, "2", "guest vCPUs (auto: the host's online CPUs)", true, {}}.range(1, 1024),
+      ParamSpec{"memory", ParamType::Size, "2GiB", "guest RAM", false, {}}.range(64 << 20, ParamSpec::kUnbounded),
       {"hugepages", ParamType::Bool, "false", "back guest RAM with 2MiB huge pages (needs vm.nr_hugepages)", false, {}},
       {"vcpu_pinning",
        ParamType::String,
@@ -691,7 +702,9 @@ std::vector<ParamSpec> KvmDriver::knobs() const {
        "QEMU AIO engine of the virtio-blk disk",
        false,
        {"io_uring", "native", "threads"}},
-      {"disk_size", ParamType::Size, "4GiB", "size of the guest's ext4 scratch disk (a sparse raw file)", false, {}},
+      ParamSpec{
+          "disk_size", ParamType::Size, "4GiB", "size of the guest's ext4 scratch disk (a sparse raw file)", false, {}}
+          .range(16 << 20, ParamSpec::kUnbounded),
       {"vhost_net",
        ParamType::String,
        "auto",

@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include "core/clock.hpp"
+#include "core/deadline.hpp"
+#include "core/json.hpp"
 
 namespace vbench {
 
@@ -14,15 +16,16 @@ constexpr size_t kMaxQmpMessage = 4 << 20;
 
 Result<nlohmann::json> QmpClient::read_message(double timeout_s) {
   if (!fd_) return make_error("QMP: not connected");
-  const uint64_t deadline = now_ns() + static_cast<uint64_t>(timeout_s * 1e9);
+  const uint64_t deadline = deadline_after_s(timeout_s);
   for (;;) {
     auto nl = buf_.find('\n');
     if (nl != std::string::npos) {
       std::string line = buf_.substr(0, nl);
       buf_.erase(0, nl + 1);
       if (line.find_first_not_of(" \r\t") == std::string::npos) continue;
-      auto j = nlohmann::json::parse(line, nullptr, false);
-      if (j.is_discarded() || !j.is_object()) return make_error("QMP: malformed message");
+      auto j = parse_json(line, JsonLimits{kMaxQmpMessage, 64});
+      if (!j) return j.error().context("QMP: malformed message");
+      if (!j->is_object()) return make_error("QMP: malformed message: not an object");
       return j;
     }
     if (buf_.size() > kMaxQmpMessage) return make_error("QMP: message larger than {} bytes", kMaxQmpMessage);
@@ -64,10 +67,13 @@ Result<nlohmann::json> QmpClient::execute(const std::string& command, const nloh
     if (n < 0) return sys_error("QMP " + command + ": send");
     off += static_cast<size_t>(n);
   }
-  const uint64_t deadline = now_ns() + static_cast<uint64_t>(timeout_s * 1e9);
+  const uint64_t deadline = deadline_after_s(timeout_s);
   for (;;) {
-    const double left = static_cast<double>(deadline - std::min(deadline, now_ns())) / 1e9;
-    auto msg = read_message(std::max(left, 0.001));
+    // Checked before every message, so a flood of events cannot extend the wait.
+    const uint64_t now = now_ns();
+    if (now >= deadline) return make_error("QMP {}: no reply within {:.0f} s", command, timeout_s);
+    const double left = static_cast<double>(deadline - now) / 1e9;
+    auto msg = read_message(left);
     if (!msg) return msg.error().context("QMP " + command);
     if (msg->contains("event")) continue;
     if (msg->contains("error")) {
