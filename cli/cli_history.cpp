@@ -12,11 +12,11 @@
 
 #include "analysis/compare.hpp"
 #include "analysis/summary.hpp"
+#include "core/escape.hpp"
 #include "core/fs.hpp"
 #include "core/units.hpp"
 #include "drivers/kvm/host_command.hpp"
 #include "reports/compare_formats.hpp"
-#include "reports/escape.hpp"
 #include "reports/reports.hpp"
 #include "store/history.hpp"
 

@@ -3,7 +3,7 @@
 #include <exception>
 
 #include "cli/cli.hpp"
-#include "reports/escape.hpp"
+#include "core/escape.hpp"
 
 // The last resort: every known bad input is a Result with a message, but an
 // exception that still escapes (a library throwing on input nobody foresaw)

@@ -2,8 +2,8 @@
 // read them: any bytes, from anyone.
 #include "model/results.hpp"
 
-#include "fuzz_support.hpp"
 #include "analysis/summary.hpp"
+#include "fuzz_support.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text = vbfuzz::text(data, size);

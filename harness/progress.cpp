@@ -4,7 +4,7 @@
 #include <unistd.h>
 
 #include "core/clock.hpp"
-#include "reports/escape.hpp"
+#include "core/escape.hpp"
 
 namespace vbench {
 

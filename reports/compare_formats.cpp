@@ -8,8 +8,8 @@
 #include <cmath>
 
 #include "analysis/compare.hpp"
+#include "core/escape.hpp"
 #include "core/json.hpp"
-#include "reports/escape.hpp"
 #include "reports/format.hpp"
 
 namespace vbench {

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "reports/escape.hpp"
+#include "core/escape.hpp"
 #include "reports/reports.hpp"
 
 namespace vbench {

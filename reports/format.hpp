@@ -1,6 +1,6 @@
 #pragma once
 // What the human-readable reports (terminal table, Markdown, HTML) share:
-// escaping of untrusted text (reports/escape.hpp), numbers with their units,
+// escaping of untrusted text (core/escape.hpp), numbers with their units,
 // the verdict on an overhead ratio, and the comparison grid they all lay out.
 #include <map>
 #include <string>
@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "analysis/summary.hpp"
+#include "core/escape.hpp"
 #include "model/results.hpp"
-#include "reports/escape.hpp"
 
 namespace vbench {
 

@@ -9,7 +9,7 @@
 #include <cmath>
 #include <functional>
 
-#include "reports/escape.hpp"
+#include "core/escape.hpp"
 
 namespace vbench {
 namespace {

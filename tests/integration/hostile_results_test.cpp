@@ -4,8 +4,8 @@
 #include <nlohmann/json.hpp>
 
 #include "../unit/compare_fixtures.hpp"
-#include "core/fs.hpp"
 #include "analysis/summary.hpp"
+#include "core/fs.hpp"
 #include "reports/reports.hpp"
 #include "support.hpp"
 

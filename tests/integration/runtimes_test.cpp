@@ -11,10 +11,10 @@
 #include <set>
 #include <thread>
 
+#include "analysis/summary.hpp"
 #include "core/fs.hpp"
 #include "drivers/driver.hpp"
 #include "model/results.hpp"
-#include "analysis/summary.hpp"
 #include "support.hpp"
 #include "workloads/registry.hpp"
 

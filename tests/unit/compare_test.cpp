@@ -6,8 +6,8 @@
 #include <cmath>
 
 #include "compare_fixtures.hpp"
+#include "core/escape.hpp"
 #include "reports/compare_formats.hpp"
-#include "reports/escape.hpp"
 #include "reports/format.hpp"
 
 using namespace vbench;

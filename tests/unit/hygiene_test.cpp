@@ -5,10 +5,10 @@
 #include <catch2/catch.hpp>
 #include <cstdio>
 
+#include "analysis/summary.hpp"
+#include "core/escape.hpp"
 #include "harness/progress.hpp"
 #include "model/results.hpp"
-#include "analysis/summary.hpp"
-#include "reports/escape.hpp"
 #include "reports/reports.hpp"
 
 using namespace vbench;

@@ -1,4 +1,4 @@
-#include "reports/escape.hpp"
+#include "core/escape.hpp"
 
 #include <algorithm>
 #include <cerrno>
