@@ -147,7 +147,7 @@ TEST_CASE("findings open report.html and report.md, with a forest plot", "[findi
   const size_t mf = md.find("### Findings");
   REQUIRE(mf != std::string::npos);
   CHECK(mf < md.find("| Workload |"));
-  CHECK(md.find("- ▲ net.tcp_rr lat\\_p50 +50%") != std::string::npos);
+  CHECK(md.find("- ▲ net.tcp\\_rr lat\\_p50 +50%") != std::string::npos);
   CHECK(md.find("- ▲ net.tcp\\_stream throughput −20%") != std::string::npos);
 }
 
