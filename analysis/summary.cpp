@@ -58,6 +58,13 @@ RunValues collect_values(const ResultSet& rs) {
   return out;
 }
 
+double minimum_detectable_effect(double cv_a, size_t n_a, double cv_b, size_t n_b) {
+  constexpr double kZ = 1.959964 + 0.841621;  // two-sided alpha = 0.05, power = 0.8
+  if (n_a < 2 || n_b < 2 || !std::isfinite(cv_a) || !std::isfinite(cv_b))
+    return std::numeric_limits<double>::quiet_NaN();
+  return kZ * std::sqrt(cv_a * cv_a / static_cast<double>(n_a) + cv_b * cv_b / static_cast<double>(n_b));
+}
+
 RunSummary summarize_run(const ResultSet& rs, const std::string& baseline_env, uint64_t seed) {
   RunSummary out;
   // env -> (workload, params, metric) -> values; preserve first-seen order.
@@ -138,49 +145,112 @@ RunSummary summarize_run(const ResultSet& rs, const std::string& baseline_env, u
           r.baseline_env = baseline_env;
           r.ratio = ratio(a.values, bit->second.values, a.better, seed);
           r.has_ratio = true;
+          const Summary b = summarize(bit->second.values, seed);
+          r.mde = minimum_detectable_effect(r.stats.cv, r.stats.n, b.cv, b.n);
         }
       }
+      if (!r.has_ratio && !metric.empty())
+        r.mde = minimum_detectable_effect(r.stats.cv, r.stats.n, r.stats.cv, r.stats.n);
       out.rows.push_back(std::move(r));
     }
   }
 
-  // Warnings, most important first.
+  // Lifecycle metrics (start_s, boot_s, teardown_s): one value per
+  // environment and run, rows of their own (workload "lifecycle") with a
+  // ratio to the baseline's metric of the same name.
+  const EnvRecord* base_rec = nullptr;
+  for (const auto& e : rs.envs)
+    if (e.label == baseline_env) base_rec = &e;
+  for (const auto& e : rs.envs)
+    for (const auto& m : e.lifecycle) {
+      if (!std::isfinite(m.value)) continue;
+      SummaryRow r;
+      r.env = e.label;
+      r.workload = "lifecycle";
+      r.metric = m.name;
+      r.unit = m.unit;
+      r.better = m.better;
+      r.source = "lifecycle";
+      r.stats = summarize({m.value}, seed);
+      r.status = "ok";
+      if (base_rec && e.label != baseline_env)
+        for (const auto& b : base_rec->lifecycle)
+          if (b.name == m.name && std::isfinite(b.value)) {
+            r.baseline_env = baseline_env;
+            r.ratio = ratio({m.value}, {b.value}, m.better, seed);
+            r.has_ratio = true;
+          }
+      out.rows.push_back(std::move(r));
+    }
+
+  // Warnings, most important first, one line per cause.
+  auto add_group = [&](std::string cause, std::string line, std::vector<std::string> details) {
+    out.warnings.push_back(line);
+    out.warning_groups.push_back(WarningGroup{std::move(cause), std::move(line), std::move(details)});
+  };
   for (const auto& e : rs.envs) {
-    for (const auto& w : e.warnings) out.warnings.push_back(fmt::format("[{}] {}", e.label, w));
-    if (!e.started) out.warnings.push_back(fmt::format("[{}] did not start: {}", e.label, e.error));
+    for (const auto& w : e.warnings) add_group("env", fmt::format("[{}] {}", e.label, w), {});
+    if (!e.started) add_group("env", fmt::format("[{}] did not start: {}", e.label, e.error), {});
   }
-  std::set<std::string> failed_groups, noisy, few, throttled;
-  // reason -> (events, scopes): one line per reason, not one per scope.
+  std::set<std::string> failed_groups, few, unsupported_events;
+  std::vector<std::pair<double, std::string>> noisy, throttled;  // (how bad, what)
+  // reason -> (events, scopes)
   std::map<std::string, std::pair<std::set<std::string>, std::set<std::string>>> unsupported;
   for (const auto& r : out.rows) {
     const std::string where = fmt::format("{} {}{}", r.env, r.workload, r.params.empty() ? "" : " (" + r.params + ")");
     if (r.status == "failed" || r.status == "partial") failed_groups.insert(where + ": " + r.note);
     if (r.status == "unsupported") {
       const auto colon = r.metric.find(':');
+      const std::string event = colon == std::string::npos ? r.metric : r.metric.substr(colon + 1);
       auto& [events, scopes] = unsupported[r.note];
-      events.insert(colon == std::string::npos ? r.metric : r.metric.substr(colon + 1));
+      events.insert(event);
+      unsupported_events.insert(event);
       scopes.insert(colon == std::string::npos ? "agent" : r.metric.substr(0, colon));
     }
     if (r.source == "workload" && r.stats.n >= 2 && std::isfinite(r.stats.cv) && r.stats.cv > 0.05)
-      noisy.insert(fmt::format("{} {} (CV {:.1f}%)", where, r.metric, r.stats.cv * 100));
+      noisy.emplace_back(r.stats.cv, fmt::format("{} {} {:.0f}%", where, r.metric, r.stats.cv * 100));
     if (r.source == "workload" && r.stats.n > 0 && r.stats.n < kMinRepetitionsForCI) few.insert(where);
     // cgroup cpu.stat counts the periods in which the CPU quota stopped the
     // container: its numbers then measure the limit, not the isolation.
     if (r.source == "env" && r.metric.ends_with("nr_throttled") && r.stats.n > 0 && r.stats.max > 0)
-      throttled.insert(fmt::format("{}: {} up to {:.0f} periods per sample", where, r.metric, r.stats.max));
+      throttled.emplace_back(r.stats.max,
+                             fmt::format("{}: {} up to {:.0f} periods per sample", where, r.metric, r.stats.max));
   }
-  for (const auto& f : failed_groups) out.warnings.push_back("failed samples: " + f);
-  for (const auto& [reason, what] : unsupported)
-    out.warnings.push_back(fmt::format("counters unsupported on this host: {1} (scopes: {0}; {2})",
-                                       fmt::join(what.second, ", "), fmt::join(what.first, ", "), reason));
-  for (const auto& t : throttled) out.warnings.push_back("throttled by the cgroup CPU quota: " + t);
-  for (const auto& n : noisy) out.warnings.push_back("noisy (CV above 5%): " + n);
+  auto worst_first = [](std::vector<std::pair<double, std::string>>& v) {
+    std::stable_sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+    std::vector<std::string> d;
+    for (auto& [_, t] : v) d.push_back(std::move(t));
+    return d;
+  };
+  if (!failed_groups.empty())
+    add_group("failed",
+              fmt::format("failed samples: {} cell(s), e.g. {}", failed_groups.size(), *failed_groups.begin()),
+              {failed_groups.begin(), failed_groups.end()});
+  if (!unsupported.empty()) {
+    std::vector<std::string> details;
+    for (const auto& [reason, what] : unsupported)
+      details.push_back(
+          fmt::format("{} (scopes: {}): {}", fmt::join(what.first, ", "), fmt::join(what.second, ", "), reason));
+    add_group("unsupported",
+              fmt::format("unsupported counters: {} event(s) this host does not count ({}), e.g. {}",
+                          unsupported_events.size(), fmt::join(unsupported_events, ", "), unsupported.begin()->first),
+              std::move(details));
+  }
+  if (!throttled.empty()) {
+    auto d = worst_first(throttled);
+    add_group("throttled", fmt::format("throttled by the cgroup CPU quota: {} cell(s), worst {}", d.size(), d.front()),
+              d);
+  }
+  if (!noisy.empty()) {
+    auto d = worst_first(noisy);
+    add_group("noisy", fmt::format("noisy: {} metric(s) with CV above 5%, worst {}", d.size(), d.front()), d);
+  }
   if (!few.empty())
-    out.warnings.push_back(
-        fmt::format("fewer than {} repetitions, no confidence interval worth the name: {} cell(s), "
-                    "e.g. {}",
-                    kMinRepetitionsForCI, few.size(), *few.begin()));
-  if (rs.meta.interrupted) out.warnings.push_back("the run was interrupted: results are incomplete");
+    add_group("few-repetitions",
+              fmt::format("fewer than {} repetitions, no confidence interval worth the name: {} cell(s), e.g. {}",
+                          kMinRepetitionsForCI, few.size(), *few.begin()),
+              {few.begin(), few.end()});
+  if (rs.meta.interrupted) add_group("interrupted", "the run was interrupted: results are incomplete", {});
   return out;
 }
 
@@ -191,6 +261,7 @@ nlohmann::json to_json(const SummaryRow& r) {
                       {"source", r.source}, {"stats", to_json(r.stats)},
                       {"failed", r.failed}, {"status", r.status}};
   if (!r.note.empty()) j["note"] = r.note;
+  j["mde"] = std::isfinite(r.mde) ? nlohmann::json(r.mde) : nlohmann::json(nullptr);
   if (r.has_ratio) {
     j["baseline_env"] = r.baseline_env;
     j["ratio"] = to_json(r.ratio);

@@ -20,10 +20,12 @@
 #include "core/fs.hpp"
 #include "core/json.hpp"
 #include "core/runstate.hpp"
+#include "core/units.hpp"
 #include "core/version.hpp"
 #include "counters/counters.hpp"
 #include "drivers/agent_channel.hpp"
 #include "drivers/driver.hpp"
+#include "drivers/placement.hpp"
 #include "harness/scheduler.hpp"
 #include "harness/suite.hpp"
 #include "model/hostinfo.hpp"
@@ -106,11 +108,27 @@ Result<std::map<std::string, nlohmann::json>> normalize_knobs(const SuiteEnv& en
   return out;
 }
 
+// The environments `vbench run` compares when neither --env nor the suite
+// names any: bare, and every other driver available here that is not an
+// emulation (kvm only with hardware KVM).
+std::vector<std::string> default_env_kinds() {
+  std::vector<std::string> kinds = {"bare"};
+  for (const auto& d : all_drivers()) {
+    if (d->name() == "bare") continue;
+    const Availability a = d->probe();
+    if (a.available && !a.emulated) kinds.push_back(d->name());
+  }
+  return kinds;
+}
+
+// With --budget and no --max-repetitions: the cap on a cell's repetitions.
+constexpr int kBudgetMaxRepetitions = 1000;
+
 struct RunArgs {
   std::string suite = "quick";
   std::vector<std::string> envs, workloads, sets, env_sets, counters;
   int repetitions = 0, max_repetitions = 0, warmup = -1;
-  std::string out, scratch, agent;
+  std::string out, scratch, agent, placement, budget;
   uint64_t seed = 0;
   bool has_seed = false;
   bool no_cleanup = false;
@@ -163,6 +181,11 @@ int cmd_run(const RunArgs& a, const std::string& command_line, const HistoryCli&
       chosen.push_back(*suite.env(n));
     }
     suite.envs = chosen;
+  } else if (suite.envs_by_default) {
+    // The suite names no environment: compare every one that measures
+    // something real here (an emulated guest only when asked for by name).
+    for (const auto& kind : default_env_kinds())
+      if (auto st = add_env(suite, kind); !st) return usage_error(st.error().message);
   }
   for (const auto& s : a.env_sets)
     if (auto st = apply_env_set(suite, s); !st)
@@ -186,6 +209,10 @@ int cmd_run(const RunArgs& a, const std::string& command_line, const HistoryCli&
   if (a.max_repetitions > 0) suite.max_repetitions = std::max(a.max_repetitions, suite.repetitions);
   if (a.warmup >= 0) suite.warmup = a.warmup;
   if (a.has_seed) suite.seed = a.seed;
+  if (!a.placement.empty()) {
+    if (auto p = placement_from_string(a.placement); !p) return usage_error("--placement: " + p.error().message);
+    suite.placement = a.placement;
+  }
   if (!a.counters.empty()) {
     suite.counters.clear();
     for (const auto& n : split_list(a.counters))
@@ -208,10 +235,20 @@ int cmd_run(const RunArgs& a, const std::string& command_line, const HistoryCli&
   cfg.max_repetitions = std::max(cfg.repetitions, suite.max_repetitions);
   cfg.warmup = std::max(0, suite.warmup);
   cfg.ci_target = suite.ci_target;
+  if (!a.budget.empty()) {
+    auto b = parse_duration_s(a.budget);
+    if (!b || !(*b > 0))
+      return usage_error(fmt::format("--budget {}: expected a duration such as 10m or 90s", a.budget));
+    cfg.budget_s = *b;
+    // Repetitions past the minimum are the budget's to give, up to
+    // --max-repetitions when given.
+    if (a.max_repetitions <= 0) cfg.max_repetitions = std::max(cfg.repetitions, kBudgetMaxRepetitions);
+  }
   cfg.timeout_s = suite.timeout_s;
   cfg.seed =
       suite.seed ? *suite.seed : std::random_device{}() * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(now_ns());
   cfg.counters = expand_counter_names(suite.counters);
+  cfg.placement = suite.placement;
   cfg.agent_path = a.agent.empty() ? default_agent_path() : a.agent;
   if (access(cfg.agent_path.c_str(), X_OK) != 0)
     return usage_error(fmt::format("agent `{}` not found or not executable (build it, or set --agent / VBENCH_AGENT)",
@@ -394,6 +431,7 @@ int cmd_doctor(bool json) {
       j["environments"].push_back({{"name", d->name()}, {"available", a.available}, {"reason", a.reason}});
     }
     j["counters"] = counter_support_json({"default"});
+    j["placement"] = describe_placement(Placement::Spread, host_cpu_count());
     std::cout << dump_json(j, 2) << "\n";
     return kExitOk;
   }
@@ -407,6 +445,16 @@ int cmd_doctor(bool json) {
   for (const auto& f : h.facts) {
     fmt::print("  {} {:<24} {}\n", mark(f.level), terminal_safe(f.label), terminal_safe(f.value));
     if (!f.hint.empty()) fmt::print("     {:<24} -> {}\n", "", terminal_safe(f.hint));
+  }
+  {
+    const int cpus = host_cpu_count();
+    const std::string lim = placement_limitation(cpus);
+    const auto plan = plan_placement(Placement::Spread, true, cpus);
+    fmt::print("  {} {:<24} {}\n", mark(lim.empty() ? "ok" : "warn"), "placement (spread)",
+               lim.empty() ? fmt::format("network workloads: agent on CPUs {}, peer on CPU {}; others on every CPU",
+                                         fmt::join(plan.agent, ","), fmt::join(plan.peer, ","))
+                           : "agent and peer share CPU 0");
+    if (!lim.empty()) fmt::print("     {:<24} -> {}\n", "", lim);
   }
   fmt::print("\nEnvironments\n");
   for (const auto& d : all_drivers()) {
@@ -480,10 +528,15 @@ int cli_main(int argc, char** argv) {
   auto* run = app.add_subcommand("run", "run a suite");
   run->add_option("--suite", ra.suite, "built-in suite name (smoke, quick, standard) or TOML file")
       ->capture_default_str();
-  run->add_option("--env", ra.envs, "environments, comma-separated: bare,container,kvm (default: the suite's)");
+  run->add_option("--env", ra.envs,
+                  "environments, comma-separated: bare,container,kvm (default: the suite's, else every one available "
+                  "here that is not emulated)");
   run->add_option("--workloads", ra.workloads, "only workloads matching these globs, e.g. 'cpu.*,mem.bandwidth'");
   run->add_option("--repetitions", ra.repetitions, "measured repetitions per cell (overrides the suite)");
   run->add_option("--max-repetitions", ra.max_repetitions, "adaptive cap on repetitions");
+  run->add_option("--budget", ra.budget,
+                  "time for measuring (e.g. 10m): after the minimum repetitions, repetitions go to the cells whose CI "
+                  "is widest relative to ci_target until it is spent (environment start/stop not counted)");
   run->add_option("--warmup", ra.warmup, "warm-up runs per cell (discarded)");
   run->add_option("--seed", ra.seed, "seed for the shuffled order and the bootstrap")->each([&](const std::string&) {
     ra.has_seed = true;
@@ -495,6 +548,9 @@ int cli_main(int argc, char** argv) {
   run->add_option("--counters", ra.counters,
                   "perf events counted around each measured region, comma-separated (default: the suite's, normally "
                   "`default`; `none` = off)");
+  run->add_option("--placement", ra.placement,
+                  "where the agent and the network peer run in every environment: spread (default: apart, on "
+                  "fixed CPUs), same (one CPU), none (the scheduler's choice)");
   run->add_option("--agent", ra.agent, "path of vbench-agent (default: next to vbench)");
   run->add_flag("--no-cleanup", ra.no_cleanup, "do not remove leftovers of dead runs first");
 

@@ -22,6 +22,10 @@ namespace vbench {
 struct Availability {
   bool available = false;
   std::string reason;  // why not, or a note on how (e.g. "TCG emulation: no hardware KVM")
+  // Available, but what it would measure is an emulator's, not the isolation
+  // layer's (kvm without hardware KVM runs under TCG): never chosen by
+  // default, only when named.
+  bool emulated = false;
 };
 
 struct EnvSpec {
@@ -33,6 +37,7 @@ struct EnvSpec {
   std::string scratch_dir;                      // host directory for disk workloads
   std::string out_dir;                          // where artifacts (console logs) go
   double start_timeout_s = 120;
+  std::string placement = "spread";  // where agent and peer run: spread | same | none (drivers/placement.hpp)
 };
 
 struct WorkloadRequest {

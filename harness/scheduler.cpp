@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <random>
 
@@ -24,6 +25,8 @@ struct Cell {
   int measured = 0;  // measured samples so far (failed included)
   int failed = 0;
   bool finished = false;
+  double seconds = 0;  // time its samples took, for the budget
+  int samples = 0;
   std::map<std::string, std::vector<double>> values;  // metric -> measured values
 };
 
@@ -48,6 +51,19 @@ Sample failed_sample(const std::string& env, const PlannedWorkload& w, const std
   return s;
 }
 
+// How far the cell is from its target: the widest relative CI half-width of
+// its metrics' medians over the target (an overhead ratio's CI is about as
+// wide as its two sides' combined, so the widest side needs repetitions most).
+double imprecision(const Cell& c, double target, uint64_t seed) {
+  double worst = 0;
+  for (const auto& [name, xs] : c.values) {
+    if (xs.size() < 2) return std::numeric_limits<double>::infinity();
+    const double hw = ci_halfwidth_rel(summarize(xs, seed));
+    worst = std::max(worst, std::isfinite(hw) ? hw / target : std::numeric_limits<double>::infinity());
+  }
+  return worst;
+}
+
 // True when every metric of the cell is measured tightly enough to stop.
 bool precise_enough(const Cell& c, double target, uint64_t seed) {
   if (c.values.empty()) return false;
@@ -70,6 +86,7 @@ Status start_env(LiveEnv& env, const RunConfig& cfg) {
   spec.scratch_dir = cfg.scratch_dir;
   spec.out_dir = cfg.out_dir;
   spec.start_timeout_s = cfg.env_start_timeout_s;
+  spec.placement = cfg.placement;
   auto s = env.driver->start(spec);
   if (!s) return s.error();
   env.session = std::move(*s);
@@ -139,7 +156,15 @@ ResultSet execute_run(const RunConfig& cfg, RunMeta meta, ResultsLog& log, Progr
 
   std::mt19937_64 rng(cfg.seed);
   const int rounds = cfg.warmup + std::max(cfg.repetitions, cfg.max_repetitions);
-  for (int round = 0; round < rounds && !stop.load(); ++round) {
+  // --budget: no sample starts that would, at its cell's average so far, end
+  // past the budget (counted from here: environment start and stop are
+  // outside it). Past the minimum repetitions each round runs the open cells
+  // whose CI is widest relative to the target (the upper half), shuffled as
+  // every round is.
+  const uint64_t t_budget = now_ns();
+  bool budget_spent = false;
+  auto remaining_s = [&] { return cfg.budget_s - static_cast<double>(now_ns() - t_budget) / 1e9; };
+  for (int round = 0; round < rounds && !stop.load() && !budget_spent; ++round) {
     const bool warmup = round < cfg.warmup;
     const int measured_round = round - cfg.warmup;
     if (!warmup && measured_round == cfg.repetitions) {
@@ -161,10 +186,29 @@ ResultSet execute_run(const RunConfig& cfg, RunMeta meta, ResultsLog& log, Progr
     std::vector<size_t> order(cells.size());
     for (size_t i = 0; i < order.size(); ++i) order[i] = i;
     std::shuffle(order.begin(), order.end(), rng);
+    std::vector<bool> skip(cells.size(), false);
+    if (cfg.budget_s > 0 && !warmup && measured_round >= cfg.repetitions) {
+      std::vector<double> score(cells.size(), 0), open_scores;
+      for (size_t i = 0; i < cells.size(); ++i)
+        if (!cells[i].finished) open_scores.push_back(score[i] = imprecision(cells[i], cfg.ci_target, cfg.seed));
+      if (!open_scores.empty()) {
+        const auto mid = open_scores.begin() + static_cast<long>(open_scores.size() / 2);
+        std::nth_element(open_scores.begin(), mid, open_scores.end());
+        for (size_t i = 0; i < cells.size(); ++i) skip[i] = !cells[i].finished && score[i] < *mid;
+      }
+    }
+    bool ran_any = false;
     for (size_t idx : order) {
-      if (stop.load()) break;
+      if (stop.load() || budget_spent) break;
       Cell& c = cells[idx];
-      if (c.finished) continue;
+      if (c.finished || skip[idx]) continue;
+      if (cfg.budget_s > 0) {
+        const double expected = c.samples > 0 ? c.seconds / c.samples : 0;
+        if (remaining_s() <= expected) {
+          if (remaining_s() <= 0) budget_spent = true;
+          continue;
+        }
+      }
       LiveEnv& env = envs[c.env];
       const std::string label = env.record.label;
       progress.begin(fmt::format("{}{} {} round {}", warmup ? "warm-up " : "", label, c.work->workload, round + 1));
@@ -224,6 +268,9 @@ ResultSet execute_run(const RunConfig& cfg, RunMeta meta, ResultsLog& log, Progr
       s.warmup = warmup;
       const double secs = static_cast<double>(now_ns() - t0) / 1e9;
       progress.end(s.ok, secs, s.ok ? "" : s.error);
+      c.seconds += secs;
+      ++c.samples;
+      ran_any = true;
       if (!warmup) {
         ++c.measured;
         if (!s.ok)
@@ -237,7 +284,15 @@ ResultSet execute_run(const RunConfig& cfg, RunMeta meta, ResultsLog& log, Progr
       }
       record(std::move(s));
     }
+    // Nothing open fits in what is left of the budget: the run is done.
+    if (cfg.budget_s > 0 && !ran_any &&
+        std::any_of(cells.begin(), cells.end(), [](const Cell& c) { return !c.finished; }))
+      budget_spent = true;
   }
+
+  if (cfg.budget_s > 0 && !stop.load())
+    progress.message(fmt::format("time budget of {:.0f} s: measured for {:.0f} s", cfg.budget_s,
+                                 static_cast<double>(now_ns() - t_budget) / 1e9));
 
   for (auto& e : envs) {
     if (!e.session) continue;

@@ -36,10 +36,12 @@ struct RunConfig {
   int max_repetitions = 3;
   int warmup = 1;
   double ci_target = 0.02;
+  double budget_s = 0;  // --budget: time for warm-ups and measured rounds (0 = none); see execute_run
   double timeout_s = 600;
   double env_start_timeout_s = 180;
   uint64_t seed = 0;
   std::vector<std::string> counters;
+  std::string placement = "spread";  // passed to every environment (EnvSpec::placement)
   std::string run_id;
   std::string out_dir;
   std::string scratch_dir;

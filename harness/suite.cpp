@@ -28,9 +28,9 @@ constexpr size_t kMaxIncludeDepth = 16;
 constexpr double kMaxTimeoutS = 7 * 86400.0;  // per sample
 constexpr int64_t kMaxRepetitions = 100000;
 
-const std::vector<std::string> kSuiteKeys = {"name",        "description",     "include",   "exclude",
-                                             "repetitions", "max_repetitions", "ci_target", "warmup",
-                                             "seed",        "baseline",        "timeout",   "counters"};
+const std::vector<std::string> kSuiteKeys = {
+    "name",   "description", "include",  "exclude", "repetitions", "max_repetitions", "ci_target",
+    "warmup", "seed",        "baseline", "timeout", "counters",    "placement"};
 const std::vector<std::string> kTopKeys = {"suite", "env", "workload", "compare"};
 const std::vector<std::string> kCompareKeys = {"alpha", "threshold", "thresholds"};
 
@@ -386,6 +386,13 @@ void Loader::read_suite_table(Diagnostics& d, const toml::table& t, Suite& s,
           s.baseline = *x;
         }
       }
+    } else if (key == "placement") {
+      if (auto x = get_string(d, key, v)) {
+        if (*x != "spread" && *x != "same" && *x != "none")
+          d.at(v.source(), fmt::format("`placement` must be spread, same or none, not `{}`", *x));
+        else
+          s.placement = *x;
+      }
     } else if (key == "timeout") {
       std::optional<double> secs;
       if (auto str = v.as_string()) {
@@ -722,6 +729,7 @@ Status expand(SuiteWorkload& w, const WorkloadDef& def) {
 // Checks that only make sense for the suite as a whole, after every include.
 Status finalize(Suite& s, const WorkloadTable& table) {
   s.max_repetitions = std::max(s.max_repetitions, s.repetitions);
+  s.envs_by_default = s.envs.empty();
   if (s.envs.empty()) s.envs.push_back(SuiteEnv{"bare", "bare", {}});
   if (s.workloads.empty()) return make_error("{}: the suite has no workloads", s.source);
   for (auto& w : s.workloads) {
@@ -871,6 +879,7 @@ nlohmann::json to_json(const Suite& s) {
           {"seed", s.seed ? json(*s.seed) : json(nullptr)},
           {"baseline", s.baseline},
           {"timeout_s", s.timeout_s},
+          {"placement", s.placement},
           {"counters", s.counters},
           {"envs", std::move(envs)},
           {"workloads", std::move(workloads)},

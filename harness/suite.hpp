@@ -15,6 +15,8 @@
 //   baseline = "bare"      # environment the others are compared with
 //   timeout = "10m"        # per sample
 //   counters = ["default", "MEM_LOAD_RETIRED.L3_MISS"]  # perf events per sample ("none": off)
+//   placement = "spread"   # where the agent and the network peer run, in every env
+//                          # (spread | same | none; drivers/placement.hpp)
 //
 //   [env.bare]
 //   [env.container-half]   # the name is the kind, or `kind` says it
@@ -89,7 +91,12 @@ struct Suite {
   std::string baseline = "bare";
   double timeout_s = 600;
   std::vector<std::string> counters = {"default"};  // perf event names; empty = no counting
+  std::string placement = "spread";                 // "spread" | "same" | "none"
   std::vector<SuiteEnv> envs;
+  // No [env.*] anywhere (this file or what it includes): `envs` holds only
+  // bare, and `vbench run` without --env adds every other environment that
+  // measures something real on this host (default_env_kinds in cli.cpp).
+  bool envs_by_default = false;
   std::vector<SuiteWorkload> workloads;
   SuiteCompare compare;
 

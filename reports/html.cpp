@@ -21,6 +21,7 @@
 #include "core/sha256.hpp"
 #include "core/units.hpp"
 #include "counters/counters.hpp"
+#include "reports/findings.hpp"
 #include "reports/format.hpp"
 #include "reports/reports.hpp"
 #include "reports/svg.hpp"
@@ -123,6 +124,9 @@ svg.chart .axis, svg.chart .frame { stroke: #8c959f; stroke-width: 1; }
 svg.chart .wh { stroke-width: 1.4; fill: none; }
 svg.chart .mark { stroke: #8c959f; stroke-dasharray: 4 3; }
 ul.warnings { padding-left: 20px; }
+ul.findings li.worse::marker { content: "\25B2  "; color: #b3261e; }
+ul.findings li.better::marker { content: "\25BC  "; color: #1b6e3a; }
+figure.forest { margin: 12px 0; overflow-x: auto; }
 ul.warnings li { margin: 3px 0; white-space: pre-wrap; overflow-wrap: anywhere; }
 .callout { background: var(--warnbg); border: 1px solid #d4a72c; border-radius: 6px; padding: 6px 12px; margin: 10px 0; }
 table.kv th { font-weight: 600; white-space: nowrap; }
@@ -420,11 +424,91 @@ std::string section_summary(const Report& rep) {
   return o + "</section>";
 }
 
+// The answer first: per environment the significant overheads, largest
+// first, the workloads that did not move, and one forest plot of every ratio.
+std::string section_findings(const Report& rep) {
+  std::string o = "<section id=\"findings\"><h2>Findings</h2>";
+  const Findings f = find_overheads(rep.cmp);
+  if (f.baseline.empty() || f.envs.empty())
+    return o +
+           "<p>Only one environment has results: nothing to compare. Run with several (<code>--env "
+           "bare,container</code>, the default where they are available).</p></section>";
+  const std::string bound = fmt::format("{:.0f}%", f.bound * 100);
+  for (const auto& e : f.envs) {
+    o += fmt::format("<h3>{}{} against {}</h3>", rep.swatch(e.env), esc(e.env), esc(f.baseline));
+    if (!e.significant.empty()) {
+      o += "<p>Significant differences (95% CI of the change excludes 0), largest first:</p><ul class=\"findings\">";
+      for (const auto& l : e.significant)
+        o += fmt::format("<li class=\"{}\">{}</li>", l.row->ratio.value >= 1 ? "worse" : "better", esc(l.text));
+      o += "</ul>";
+    } else if (e.unconfirmed.empty()) {
+      o += "<p>No significant difference.</p>";
+    }
+    if (!e.unconfirmed.empty()) {
+      o += fmt::format(
+          "<p>With fewer than {} repetitions no difference is called significant; the largest seen:</p><ul "
+          "class=\"findings\">",
+          kMinRepetitionsForCI);
+      for (const auto& l : e.unconfirmed) o += "<li>" + esc(l.text) + "</li>";
+      o += "</ul>";
+    }
+    if (!e.no_overhead.empty())
+      o += fmt::format(
+          "<p>No measurable overhead (every metric's 95% CI within ±{}; in brackets the smallest "
+          "overhead the run could have detected, 95% confidence, 80% power): {}.</p>",
+          bound, esc(fmt::format("{}", fmt::join(e.no_overhead, ", "))));
+    if (!e.inconclusive.empty())
+      o += fmt::format(
+          "<p>Inconclusive (CI includes no change but reaches beyond ±{}; more repetitions would "
+          "tell): {}.</p>",
+          bound, esc(fmt::format("{}", fmt::join(e.inconclusive, ", "))));
+  }
+  // The forest plot: one row per workload · metric, one marker per environment.
+  std::vector<svg::ForestRow> rows;
+  for (const EnvGridLine* l : finding_lines(rep.cmp)) {
+    svg::ForestRow fr;
+    fr.label = l->workload + " " + l->metric;
+    for (const auto& env : rep.cmp.envs) {
+      if (env == rep.cmp.baseline) continue;
+      const SummaryRow* r = l->cell(env);
+      if (!r || !r->has_ratio || !r->ratio.ok()) continue;
+      fr.marks.push_back({rep.color_of(env), r->ratio.value, r->ratio.ci_low, r->ratio.ci_high,
+                          fmt::format("{} {} {}: {}", env, l->workload, l->metric, ratio_text(r->ratio))});
+    }
+    if (!fr.marks.empty()) rows.push_back(std::move(fr));
+  }
+  std::vector<svg::ForestLegend> legend;
+  for (const auto& env : rep.cmp.envs)
+    if (env != rep.cmp.baseline) legend.push_back({env, rep.color_of(env)});
+  if (!rows.empty())
+    o += "<figure class=\"forest\">" +
+         svg::forest_plot(fmt::format("Overhead ratio to {} with 95% CI, every metric", rep.cmp.baseline), rows,
+                          legend) +
+         fmt::format(
+             "<figcaption>Each marker is an environment's overhead ratio to {0} (above 1 is worse, for "
+             "throughput {0} / env, for latency and times env / {0}); the whiskers span its 95% bootstrap "
+             "CI (none with a single repetition).</figcaption></figure>",
+             esc(rep.cmp.baseline));
+  return o + "</section>";
+}
+
 std::string section_warnings(const Report& rep) {
   std::string o = "<section id=\"warnings\"><h2>Warnings</h2>";
   if (rep.summary.warnings.empty()) return o + "<p>None.</p></section>";
   o += "<ul class=\"warnings\">";
-  for (const auto& w : rep.summary.warnings) o += "<li>" + esc(w) + "</li>";
+  // One line per cause; the cells it concerns in a collapsed list.
+  std::vector<WarningGroup> groups = rep.summary.warning_groups;
+  if (groups.empty())  // a summary built by hand: lines only
+    for (const auto& w : rep.summary.warnings) groups.push_back({"", w, {}});
+  for (const auto& g : groups) {
+    o += "<li>" + esc(g.line);
+    if (g.details.size() > 1) {
+      o += fmt::format("<details><summary>all {}</summary><ul>", g.details.size());
+      for (const auto& d : g.details) o += "<li>" + esc(d) + "</li>";
+      o += "</ul></details>";
+    }
+    o += "</li>";
+  }
   return o + "</ul></section>";
 }
 
@@ -600,12 +684,28 @@ std::string section_sweep(const Report& rep) {
 }
 
 std::string section_counters(const Report& rep) {
+  // Events no environment could count are one line, not rows of "unsupported".
   std::vector<const EnvGridLine*> lines;
-  for (const auto& l : rep.cmp.lines)
-    if (l.source == "counter" || (l.source == "workload" && is_derived_counter_metric(l.metric))) lines.push_back(&l);
+  std::set<std::string> unsupported;
+  for (const auto& l : rep.cmp.lines) {
+    if (!(l.source == "counter" || (l.source == "workload" && is_derived_counter_metric(l.metric)))) continue;
+    bool counted = false;
+    for (const auto& [env, r] : l.cells) counted |= r && r->status != "unsupported";
+    if (counted)
+      lines.push_back(&l);
+    else
+      unsupported.insert(l.metric);
+  }
   std::string o =
       "<section id=\"counters\"><h2>Counters and environment statistics</h2><h3>Counters and derived metrics</h3>";
-  if (lines.empty()) {
+  if (!unsupported.empty())
+    o += fmt::format(
+        "<p class=\"unsupported\">Not counted on this host (unsupported by the host or hypervisor, which "
+        "is not zero; the reasons are under Warnings): {}.</p>",
+        esc(fmt::format("{}", fmt::join(unsupported, ", "))));
+  if (lines.empty() && !unsupported.empty()) {
+    o += "<p>No counter this host supports was recorded.</p>";
+  } else if (lines.empty()) {
     o += "<p>No perf counters were recorded in this run (<code>vbench run --counters "
          "instructions,cycles,page-faults,…</code>).</p>";
   } else {
@@ -827,10 +927,11 @@ std::string render_html(const ResultSet& rs, const RunSummary& summary, const Ht
     std::string id, title, html;
   };
   std::vector<Part> parts = {
-      {"summary", "Summary", section_summary(rep)},          {"warnings", "Warnings", section_warnings(rep)},
-      {"families", "By family", section_families(rep)},      {"latency", "Latency", section_latency(rep)},
-      {"memlat", "Memory latency", section_sweep(rep)},      {"counters", "Counters", section_counters(rep)},
-      {"lifecycle", "Environments", section_lifecycle(rep)}, {"failures", "Failures", section_failures(rep)},
+      {"findings", "Findings", section_findings(rep)}, {"summary", "Summary", section_summary(rep)},
+      {"warnings", "Warnings", section_warnings(rep)}, {"families", "By family", section_families(rep)},
+      {"latency", "Latency", section_latency(rep)},    {"memlat", "Memory latency", section_sweep(rep)},
+      {"counters", "Counters", section_counters(rep)}, {"lifecycle", "Environments", section_lifecycle(rep)},
+      {"failures", "Failures", section_failures(rep)},
   };
   for (size_t i = 0; i < options.extra_sections.size(); ++i) {
     const auto& x = options.extra_sections[i];

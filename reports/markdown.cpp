@@ -1,8 +1,9 @@
-// The Markdown report, for a pull-request comment: the summary table and the
+// The Markdown report, for a pull-request comment: the findings, the summary table and the
 // warnings. Every string from the results goes through markdown_escape, so a
 // hostile guest's error can neither break the table nor add links or HTML.
 #include <fmt/format.h>
 
+#include "reports/findings.hpp"
 #include "reports/format.hpp"
 #include "reports/reports.hpp"
 
@@ -55,6 +56,35 @@ std::string render_markdown(const ResultSet& rs, const RunSummary& summary) {
   if (!cmp.baseline.empty()) facts.push_back("baseline **" + md(cmp.baseline) + "**");
   if (!facts.empty()) o += fmt::format("{}\n\n", fmt::join(facts, " · "));
   if (m.interrupted) o += "**The run was interrupted: the results are incomplete.**\n\n";
+
+  // Findings first: what each environment costs, in lines one can quote.
+  if (const Findings f = find_overheads(cmp); !f.envs.empty()) {
+    o += "### Findings\n\n";
+    constexpr size_t kMaxLines = 15;  // per environment; the HTML report has them all
+    for (const auto& e : f.envs) {
+      o += fmt::format("**{}** against {}:\n\n", md(clip_text(e.env, 100)), md(clip_text(f.baseline, 100)));
+      if (e.significant.empty() && e.unconfirmed.empty()) o += "- no significant difference\n";
+      for (size_t i = 0; i < e.significant.size() && i < kMaxLines; ++i)
+        o += fmt::format("- {} {}\n", e.significant[i].row->ratio.value >= 1 ? "▲" : "▼",
+                         md(clip_text(e.significant[i].text, 300)));
+      if (e.significant.size() > kMaxLines)
+        o += fmt::format("- … and {} more significant differences\n", e.significant.size() - kMaxLines);
+      if (!e.unconfirmed.empty()) {
+        std::vector<std::string> seen;
+        for (const auto& l : e.unconfirmed) seen.push_back(md(clip_text(l.text, 200)));
+        o += fmt::format("- fewer than {} repetitions, no significance claimed; largest differences: {}\n",
+                         kMinRepetitionsForCI, fmt::join(seen, "; "));
+      }
+      if (!e.no_overhead.empty())
+        o += fmt::format("- no measurable overhead (95% CI within ±{:.0f}%): {}\n", f.bound * 100,
+                         md(clip_text(fmt::format("{}", fmt::join(e.no_overhead, ", ")), 2000)));
+      if (!e.inconclusive.empty())
+        o += fmt::format("- inconclusive (CI wider than ±{:.0f}%): {}\n", f.bound * 100,
+                         md(clip_text(fmt::format("{}", fmt::join(e.inconclusive, ", ")), 2000)));
+      o += "\n";
+    }
+    o += "The forest plot of every ratio is in report.html.\n\n";
+  }
 
   // What follows the table, built first: the table gets the room that is
   // left, so that the legend and the warnings always reach the comment.

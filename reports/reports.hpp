@@ -34,7 +34,8 @@ struct HtmlOptions {
 };
 // report.html: one self-contained file (inline SVG charts, no network).
 std::string render_html(const ResultSet& rs, const RunSummary& summary, const HtmlOptions& options = {});
-// report.md: the summary table and the warnings, for a pull-request comment.
+// report.md: the findings, the summary table and the warnings, for a
+// pull-request comment.
 std::string render_markdown(const ResultSet& rs, const RunSummary& summary);
 
 // One CSV text field: control characters replaced (sanitize_text), a

@@ -321,4 +321,75 @@ std::string bar_panel(const std::string& title, const std::string& subtitle, con
   return o + "</svg>";
 }
 
+std::string forest_plot(const std::string& title, const std::vector<ForestRow>& rows,
+                        const std::vector<ForestLegend>& legend, int width) {
+  const double label_w = 250, right = 16, top = 50, row_h = 16, bottom = 44;
+  const double height = top + row_h * static_cast<double>(std::max<size_t>(rows.size(), 1)) + bottom;
+  const double pw = width - label_w - right;
+  // Domain: every value and CI bound, always with 1 inside, clamped to
+  // [1/20, 20] so that one wild CI does not flatten the rest.
+  double lo = 1, hi = 1;
+  for (const auto& r : rows)
+    for (const auto& m : r.marks)
+      for (double v : {m.value, m.lo, m.hi})
+        if (std::isfinite(v) && v > 0) lo = std::min(lo, v), hi = std::max(hi, v);
+  lo = std::max(lo, 0.05);
+  hi = std::min(hi, 20.0);
+  std::vector<double> ticks = log10_ticks(lo / 1.05, hi * 1.05);
+  const Scale sx = Scale::log(ticks.front(), ticks.back(), label_w, label_w + pw);
+  auto clamp_x = [&](double v) { return std::clamp(v, ticks.front(), ticks.back()); };
+
+  std::string o = svg_open(width, static_cast<int>(height), title);
+  o += fmt::format("<text class=\"ct\" x=\"4\" y=\"15\">{}</text>", html_escape(fit(title, 110)));
+  const double y_end = top + row_h * static_cast<double>(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i)
+    if (i % 2 == 1)
+      o += fmt::format("<rect x=\"0\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"#f3f5f7\"/>",
+                       num(top + row_h * static_cast<double>(i)), width, num(row_h));
+  for (double t : ticks) {
+    const double x = sx(t);
+    o +=
+        fmt::format("<line class=\"grid\" x1=\"{0}\" x2=\"{0}\" y1=\"{1}\" y2=\"{2}\"/>", num(x), num(top), num(y_end));
+    // Tick labels above and below: a plot of many rows is taller than a screen.
+    for (double ty : {top - 5, y_end + 14})
+      o += fmt::format("<text class=\"tl\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}×</text>", num(x), num(ty),
+                       html_escape(si_text(t)));
+  }
+  o += fmt::format(
+      "<line class=\"one\" x1=\"{0}\" x2=\"{0}\" y1=\"{1}\" y2=\"{2}\" stroke=\"#1b1f24\" stroke-width=\"1.5\"/>",
+      num(sx(1)), num(top - 1), num(y_end));
+  o += fmt::format(
+      "<text class=\"at\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">overhead ratio to the baseline (log scale; "
+      "right of 1 is worse)</text>",
+      num(label_w + pw / 2), num(y_end + 30));
+  const size_t nlegend = std::max<size_t>(legend.size(), 1);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const auto& r = rows[i];
+    const double yc = top + row_h * (static_cast<double>(i) + 0.5);
+    o += fmt::format("<text class=\"tl\" x=\"{}\" y=\"{}\" text-anchor=\"end\">{}<title>{}</title></text>",
+                     num(label_w - 8), num(yc + 3.5), html_escape(fit(r.label, 40)), html_escape(r.label));
+    for (const auto& m : r.marks) {
+      if (!std::isfinite(m.value) || m.value <= 0) continue;
+      // Environments side by side within the row, so that whiskers do not overlap.
+      size_t slot = 0;
+      for (size_t k = 0; k < legend.size(); ++k)
+        if (legend[k].color == m.color) slot = k;
+      const double y = yc + (static_cast<double>(slot) - (static_cast<double>(nlegend) - 1) / 2) * 4;
+      const std::string color = series_color(m.color);
+      if (std::isfinite(m.lo) && std::isfinite(m.hi) && m.lo > 0 && m.hi > m.lo)
+        o += fmt::format("<path class=\"wh\" d=\"M{0} {1}H{2}M{0} {3}V{4}M{2} {3}V{4}\" stroke=\"{5}\"/>",
+                         num(sx(clamp_x(m.lo))), num(y), num(sx(clamp_x(m.hi))), num(y - 3), num(y + 3), color);
+      o += point_marker(m.color, sx(clamp_x(m.value)), y, color, m.note);
+    }
+  }
+  double lx = label_w;
+  for (const auto& l : legend) {
+    o += point_marker(l.color, lx + 4, 28, series_color(l.color), "");
+    o += fmt::format("<text class=\"tl\" x=\"{}\" y=\"{}\">{}</text>", num(lx + 12), num(31.5),
+                     html_escape(fit(l.name, 24)));
+    lx += 20 + 7 * static_cast<double>(std::min<size_t>(l.name.size(), 24));
+  }
+  return o + "</svg>";
+}
+
 }  // namespace vbench::svg

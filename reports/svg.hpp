@@ -105,6 +105,26 @@ struct Bar {
 std::string bar_panel(const std::string& title, const std::string& subtitle, const std::string& unit,
                       const std::vector<Bar>& bars, int width = 270, int height = 210);
 
+// A forest plot of overhead ratios: one row per workload · metric, one
+// marker per environment with its CI as a horizontal whisker, a log x axis
+// and a vertical line at 1 (no overhead). Markers outside the axis are drawn
+// at its edge as an arrow.
+struct ForestMark {
+  size_t color = 0;  // series index (environment)
+  double value = kNaN, lo = kNaN, hi = kNaN;
+  std::string note;  // tooltip
+};
+struct ForestRow {
+  std::string label;  // "net.tcp_stream throughput"
+  std::vector<ForestMark> marks;
+};
+struct ForestLegend {
+  std::string name;
+  size_t color = 0;
+};
+std::string forest_plot(const std::string& title, const std::vector<ForestRow>& rows,
+                        const std::vector<ForestLegend>& legend, int width = 760);
+
 // A number for an SVG attribute: fixed precision, never NaN or inf.
 std::string num(double v);
 

@@ -83,10 +83,10 @@ inline std::string json_text(const nlohmann::json& j, const char* key) {
 // results.csv: one record per summary row of results.json, same order.
 inline void check_summary_csv(const std::string& csv, const nlohmann::json& results) {
   const CsvRows rows = parse_csv_or_fail(csv);
-  const std::vector<std::string> header = {"env",          "workload", "params",       "metric",        "unit",
-                                           "better",       "n",        "median",       "mean",          "stddev",
-                                           "cv",           "min",      "max",          "ci_low",        "ci_high",
-                                           "baseline_env", "ratio",    "ratio_ci_low", "ratio_ci_high", "status"};
+  const std::vector<std::string> header = {
+      "env",     "workload",     "params", "metric",       "unit",          "better", "n",
+      "median",  "mean",         "stddev", "cv",           "min",           "max",    "ci_low",
+      "ci_high", "baseline_env", "ratio",  "ratio_ci_low", "ratio_ci_high", "status", "mde"};
   REQUIRE(rows[0] == header);
   const auto& summary = results.at("summary");
   REQUIRE(rows.size() == summary.size() + 1);
@@ -114,6 +114,7 @@ inline void check_summary_csv(const std::string& csv, const nlohmann::json& resu
       CHECK((r[16].empty() && r[17].empty() && r[18].empty()));
     }
     CHECK(r[19] == json_text(j, "status"));
+    check_number(r[20], j.contains("mde") ? j["mde"] : nlohmann::json(nullptr), "mde");
   }
 }
 

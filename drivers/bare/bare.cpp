@@ -11,6 +11,7 @@
 #include "core/clock.hpp"
 #include "drivers/agent_channel.hpp"
 #include "drivers/cpuset.hpp"
+#include "drivers/placement.hpp"
 #include "workloads/net_peer.hpp"
 
 namespace vbench {
@@ -18,12 +19,21 @@ namespace {
 
 class BareSession : public Session {
  public:
-  BareSession(pid_t pid, AgentChannel ch, std::string scratch)
-      : pid_(pid), ch_(std::move(ch)), scratch_(std::move(scratch)) {}
+  BareSession(pid_t pid, AgentChannel ch, std::string scratch, Placement placement, bool cpuset_given)
+      : pid_(pid),
+        ch_(std::move(ch)),
+        scratch_(std::move(scratch)),
+        placement_(placement),
+        cpuset_given_(cpuset_given) {}
   ~BareSession() override { (void)stop(); }
 
   std::string label() const override { return "bare"; }
   std::vector<Metric> lifecycle() const override { return lifecycle_; }
+  nlohmann::json describe() const override {
+    nlohmann::json p = describe_placement(placement_.policy(), host_cpu_count());
+    if (cpuset_given_) p["agent_note"] = "the cpuset knob pins the agent";
+    return {{"placement", p}};
+  }
 
   Result<Sample> run(const WorkloadRequest& req) override {
     std::string peer;
@@ -35,6 +45,11 @@ class BareSession : public Session {
       }
       peer = peer_addr_;
     }
+    // An explicit cpuset knob pins the agent itself; placement then only places the peer.
+    if (auto p = placement_.apply(req.needs_peer, cpuset_given_ ? std::vector<pid_t>{} : std::vector<pid_t>{pid_},
+                                  req.needs_peer ? peer_.pid() : -1);
+        !p)
+      return p.error().context("bare");
     auto s = ch_.run(req, scratch_, peer);
     if (!s) return s.error().context("bare");
     return s;
@@ -74,6 +89,8 @@ class BareSession : public Session {
   std::string scratch_;
   PeerProcess peer_;
   std::string peer_addr_;
+  PlacementApplier placement_;
+  bool cpuset_given_ = false;
 };
 
 }  // namespace
@@ -100,6 +117,8 @@ Result<std::unique_ptr<Session>> BareDriver::start(const EnvSpec& spec) {
     if (!cpus) return cpus.error().context("bare: cpuset");
     for (int c : *cpus) CPU_SET(c, &set);
   }
+  auto placement = placement_from_string(spec.placement);
+  if (!placement) return placement.error().context("bare");
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return sys_error("bare: socketpair");
   const uint64_t t0 = now_ns();
@@ -119,7 +138,8 @@ Result<std::unique_ptr<Session>> BareDriver::start(const EnvSpec& spec) {
     _exit(127);
   }
   ::close(sv[1]);
-  auto session = std::make_unique<BareSession>(pid, AgentChannel(UniqueFd(sv[0])), spec.scratch_dir);
+  auto session =
+      std::make_unique<BareSession>(pid, AgentChannel(UniqueFd(sv[0])), spec.scratch_dir, *placement, !cpuset.empty());
   session->agent_path_ = spec.agent_path;
   if (auto h = session->handshake(spec.start_timeout_s, t0); !h) return h.error().context("bare: agent start");
   return std::unique_ptr<Session>(std::move(session));

@@ -24,6 +24,7 @@
 #include "drivers/container/network.hpp"
 #include "drivers/container/security.hpp"
 #include "drivers/container/state.hpp"
+#include "drivers/placement.hpp"
 #include "workloads/net_peer.hpp"
 
 namespace vbench {
@@ -276,6 +277,8 @@ class ContainerSession : public Session {
     return {};
   }
 
+  void set_placement(Placement p) { placement_ = PlacementApplier(p); }
+
   Result<Sample> run(const WorkloadRequest& req) override {
     if (stopped_) return make_error("{}: the container has been stopped", label());
     std::string peer;
@@ -295,6 +298,12 @@ class ContainerSession : public Session {
       }
       peer = peer_addr_;
     }
+    // An explicit cpuset knob confines the agent itself; placement then only places the peer.
+    if (auto p = placement_.apply(req.needs_peer,
+                                  cfg_.limits.cpuset.empty() ? std::vector<pid_t>{init_pid_} : std::vector<pid_t>{},
+                                  req.needs_peer ? peer_.pid() : -1);
+        !p)
+      return p.error().context(label());
     HostCounters* counters = host_counters(req.counters);
     const CgroupUsage before = cgroup_->usage();
     if (auto s = cgroup_->reset_peak(); !s) return s.error().context(label());
@@ -407,6 +416,8 @@ class ContainerSession : public Session {
                         {"no_new_privs", cfg_.no_new_privs}};
     if (cfg_.userns) j["namespaces"].push_back("user");
     if (init_pid_ > 0) j["init_pid"] = init_pid_;  // in the host's PID namespace
+    j["placement"] = describe_placement(placement_.policy(), host_cpu_count());
+    if (!cfg_.limits.cpuset.empty()) j["placement"]["agent_note"] = "the cpuset knob confines the agent";
     if (cgroup_) j["cgroup_notes"] = cgroup_->notes();
     if (!oom_note_.empty()) j["oom"] = oom_note_;
     j["host_counters"] = perf_dir_.empty() ? perf_note_ : (perf_note_.empty() ? "cgroup " + perf_dir_ : perf_note_);
@@ -474,6 +485,7 @@ class ContainerSession : public Session {
   std::unique_ptr<Cgroup> cgroup_;
   ContainerNetwork net_;
   pid_t init_pid_ = -1;
+  PlacementApplier placement_{Placement::Spread};
   AgentChannel ch_;
   nlohmann::json agent_;
   PeerProcess peer_;
@@ -578,7 +590,10 @@ Result<std::unique_ptr<Session>> ContainerDriver::start(const EnvSpec& spec) {
     return make_error("container: agent binary `{}` not found", spec.agent_path);
   auto host = detect_cgroups();
   if (!host) return host.error().context("container");
+  auto placement = placement_from_string(spec.placement);
+  if (!placement) return placement.error().context("container");
   auto session = std::make_unique<ContainerSession>(spec, std::move(*host), std::move(*cfg));
+  session->set_placement(*placement);
   if (auto s = session->start(); !s) {
     (void)session->stop();  // nothing half-built stays behind
     return s.error().context(fmt::format("container `{}`", session->label()));

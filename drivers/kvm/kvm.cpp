@@ -35,6 +35,7 @@
 #include "drivers/kvm/qmp.hpp"
 #include "drivers/kvm/run_state.hpp"
 #include "drivers/kvm/tap.hpp"
+#include "drivers/placement.hpp"
 #include "workloads/net_peer.hpp"
 
 namespace vbench {
@@ -148,7 +149,8 @@ Result<UniqueFd> listen_unix(const std::string& path) {
 
 class KvmSession : public Session {
  public:
-  KvmSession(EnvSpec spec, KvmConfig cfg) : spec_(std::move(spec)), cfg_(std::move(cfg)) {}
+  KvmSession(EnvSpec spec, KvmConfig cfg, Placement placement)
+      : spec_(std::move(spec)), cfg_(std::move(cfg)), placement_(placement) {}
   ~KvmSession() override { (void)stop(); }
 
   std::string label() const override { return spec_.name + (accel_.accel == "tcg" ? "[tcg]" : ""); }
@@ -192,6 +194,7 @@ class KvmSession : public Session {
   std::string image_;
   GuestLink link_;
   pid_t qemu_pid_ = -1;
+  PlacementApplier placement_;
   int qemu_status_ = 0;
   QmpClient qmp_;
   AgentChannel ch_;
@@ -357,6 +360,27 @@ Status KvmSession::pin_vcpus() {
   vcpu_tids_.clear();
   for (pid_t t : per_vcpu)
     if (std::find(vcpu_tids_.begin(), vcpu_tids_.end(), t) == vcpu_tids_.end()) vcpu_tids_.push_back(t);
+  {
+    // describe.placement: every QEMU thread, vCPU or I/O, with the CPUs the
+    // placement gives it (the same as the agent's in bare and container).
+    nlohmann::json p = describe_placement(placement_.policy(), host_cpu_count());
+    const PlacementPlan net = plan_placement(placement_.policy(), true, host_cpu_count()),
+                        other = plan_placement(placement_.policy(), false, host_cpu_count());
+    auto list = [](const std::vector<int>& v) { return v.empty() ? nlohmann::json("any") : nlohmann::json(v); };
+    nlohmann::json threads = nlohmann::json::array();
+    for (const pid_t tid : process_threads(qemu_pid_)) {
+      const bool vcpu = std::find(vcpu_tids_.begin(), vcpu_tids_.end(), tid) != vcpu_tids_.end();
+      auto comm = read_line(fmt::format("/proc/{}/task/{}/comm", qemu_pid_, tid));
+      threads.push_back({{"thread", tid},
+                         {"name", comm ? *comm : ""},
+                         {"role", vcpu ? "vcpu" : "io"},
+                         {"cpus_network", list(net.agent)},
+                         {"cpus_other", list(other.agent)}});
+    }
+    p["qemu_threads"] = threads;
+    if (!cfg_.vcpu_pinning.empty()) p["agent_note"] = "the vcpu_pinning knob pins the vCPUs";
+    describe_["placement"] = p;
+  }
   if (cfg_.vcpu_pinning.empty()) return {};
   auto host = parse_cpu_list(cfg_.vcpu_pinning);
   if (!host) return host.error().context("vcpu_pinning");
@@ -595,6 +619,13 @@ Result<Sample> KvmSession::run(const WorkloadRequest& req) {
     }
     peer = peer_addr_;
   }
+  // Every QEMU thread (vCPUs, I/O threads, main loop) is the agent's side;
+  // an explicit vcpu_pinning knob pins the vCPUs itself.
+  if (auto p = placement_.apply(req.needs_peer,
+                                cfg_.vcpu_pinning.empty() ? std::vector<pid_t>{qemu_pid_} : std::vector<pid_t>{},
+                                req.needs_peer ? peer_.pid() : -1);
+      !p)
+    return p.error().context(label());
   const std::string stat = fmt::format("/proc/{}/stat", qemu_pid_);
   const auto cpu0 = cpu_seconds(stat);
   const double vcpu0 = vcpu_cpu_seconds();
@@ -731,15 +762,19 @@ Availability KvmDriver::probe() const {
   std::string how = host.hardware() ? host.describe() : "TCG emulation (" + host.describe() + ")";
   std::string mods;
   for (const auto& m : kernel->modules) mods += (mods.empty() ? "" : ",") + m.name;
-  return {true,
-          fmt::format("{}; guest kernel {} from {} ({}), modules {}{}", how, kernel->version, kernel->origin,
-                      kernel->image, mods.empty() ? "none" : mods, kernel->note.empty() ? "" : "; " + kernel->note)};
+  Availability a{
+      true, fmt::format("{}; guest kernel {} from {} ({}), modules {}{}", how, kernel->version, kernel->origin,
+                        kernel->image, mods.empty() ? "none" : mods, kernel->note.empty() ? "" : "; " + kernel->note)};
+  a.emulated = !host.hardware();
+  return a;
 }
 
 Result<std::unique_ptr<Session>> KvmDriver::start(const EnvSpec& spec) {
   auto cfg = parse_knobs(knobs(), spec.knobs);
   if (!cfg) return cfg.error().context(spec.name);
-  auto session = std::make_unique<KvmSession>(spec, std::move(*cfg));
+  auto placement = placement_from_string(spec.placement);
+  if (!placement) return placement.error().context(spec.name);
+  auto session = std::make_unique<KvmSession>(spec, std::move(*cfg), *placement);
   if (auto s = session->boot(); !s) {
     (void)session->stop();
     return s.error().context(spec.name);

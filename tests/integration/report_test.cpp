@@ -333,3 +333,75 @@ TEST_CASE("results.csv and samples.csv of a repeated run read back with libcsv t
   check_summary_csv(vbench::read_file(dir + "/results.csv").value(), json);
   check_samples_csv(vbench::read_file(dir + "/samples.csv").value(), json);
 }
+
+TEST_CASE("vbench run with no --env compares every real environment; the report opens with findings",
+          "[report][chromium][findings]") {
+  if (geteuid() != 0) VB_SKIP("needs root to create containers");
+  std::string reason;
+  if (!env_available("container", &reason)) VB_SKIP("container unavailable: " + reason);
+  const std::string dir = artifacts_dir("report-default");
+  (void)vbench::remove_tree(dir);
+  REQUIRE(vbench::mkdir_p(dir.substr(0, dir.rfind('/'))).ok());
+  auto run = run_command("timeout 600 " + vbench_bin() + " run --suite smoke --out " + dir);
+  INFO(run.out);
+  REQUIRE((run.exit_code == 0 || run.exit_code == 1));
+  auto rs = vbench::load_results(dir + "/results.json");
+  REQUIRE(rs.ok());
+  // bare and container; kvm only with hardware KVM, never kvm[tcg] unasked.
+  REQUIRE(rs->envs.size() >= 2);
+  CHECK(rs->envs[0].label == "bare");
+  CHECK(rs->envs[1].label == "container");
+  for (const auto& e : rs->envs) CHECK(e.label != "kvm[tcg]");
+  for (const auto& e : rs->envs) {
+    INFO(e.label);
+    CHECK(e.describe.contains("placement"));
+  }
+  const auto json = nlohmann::json::parse(vbench::read_file(dir + "/results.json").value());
+  size_t container_ratios = 0, lifecycle_rows = 0;
+  for (const auto& r : json["summary"]) {
+    if (r["env"] == "container" && r.contains("ratio") && r["ratio"]["value"].is_number()) ++container_ratios;
+    if (r["workload"] == "lifecycle") ++lifecycle_rows;
+  }
+  CHECK(container_ratios > 20);
+  CHECK(lifecycle_rows >= 3);  // start_s of both, teardown_s of the container
+  check_summary_csv(vbench::read_file(dir + "/results.csv").value(), json);
+
+  // report.md: findings before the table, at most one warning line per cause.
+  const auto md = vbench::read_file(dir + "/report.md");
+  REQUIRE(md.ok());
+  const size_t findings = md->find("### Findings");
+  REQUIRE(findings != std::string::npos);
+  CHECK(findings < md->find("| Workload |"));
+  const std::string warnings = md->substr(md->find("### Warnings"));
+  for (const char* cause : {"- noisy:", "- unsupported counters:", "- failed samples:", "- fewer than"}) {
+    size_t n = 0;
+    for (size_t p = warnings.find(cause); p != std::string::npos; p = warnings.find(cause, p + 1)) ++n;
+    INFO(cause);
+    CHECK(n <= 1);
+  }
+  // The terminal prints the grouped lines too: no line per noisy metric.
+  size_t noisy_lines = 0;
+  for (size_t p = run.out.find("noisy"); p != std::string::npos; p = run.out.find("noisy", p + 1)) ++noisy_lines;
+  CHECK(noisy_lines <= 1);
+
+  Chromium c;
+  INFO(c.error());
+  REQUIRE(c.ok());
+  const std::string url = file_url(dir + "/report.html");
+  REQUIRE(c.open(url, 1280, 900));
+  check_quiet(c, url);
+  // Findings is the first section, with a forest plot: one row label per
+  // workload · metric with a ratio, one marker per non-baseline env each.
+  CHECK(c.eval("document.querySelector('main section').id") == "findings");
+  const int rows = c.eval("document.querySelectorAll('#findings figure.forest svg text.tl title').length").get<int>();
+  CHECK(rows > 20);
+  CHECK(c.eval("document.querySelectorAll('#findings figure.forest svg line.one').length") == 1);
+  CHECK(c.eval("(() => { const b = document.querySelector('#findings figure.forest svg').getBoundingClientRect();"
+               " return b.width > 600 && b.height > 300; })()") == true);
+  CHECK(c.eval("document.querySelector('#findings').textContent.includes('container against bare')") == true);
+  const std::string png = c.screenshot(1280, 1600);
+  REQUIRE(vbench::write_file(dir + "/findings.png", png).ok());
+  REQUIRE(png.size() > 20000);
+  CHECK(be32(png, 16) == 1280);
+  WARN("screenshot: " << dir << "/findings.png");
+}

@@ -125,7 +125,7 @@ TEST_CASE("summary rows, ratios and the tidy CSV", "[results]") {
 
   const std::string csv = render_summary_csv(sum);
   CHECK(csv.rfind("env,workload,params,metric,unit,better,n,median,mean,stddev,cv,min,max,ci_low,ci_high,"
-                  "baseline_env,ratio,ratio_ci_low,ratio_ci_high,status\n",
+                  "baseline_env,ratio,ratio_ci_low,ratio_ci_high,status,mde\n",
                   0) == 0);
   CHECK(csv.find("container,cpu.int,\"duration=0.5,threads=1\",ops,ops/s,higher,5,50,") != std::string::npos);
   // Failed samples' errors are quoted properly in the raw CSV.

@@ -159,8 +159,9 @@ TEST_CASE("suite: a minimal file takes the defaults", "[suite]") {
   CHECK_FALSE(s->seed.has_value());
   CHECK(s->baseline == "bare");
   CHECK(s->timeout_s == 600);
-  REQUIRE(s->envs.size() == 1);  // no [env.*] means bare
+  REQUIRE(s->envs.size() == 1);  // no [env.*] means bare, and the run adds what else is available
   CHECK(s->envs[0].name == "bare");
+  CHECK(s->envs_by_default);
   REQUIRE(s->workloads.size() == 1);
   REQUIRE(s->workloads[0].param_sets.size() == 1);
   CHECK(s->workloads[0].param_sets[0].json() == nlohmann::json({{"threads", 1}, {"duration", 2.0}}));
@@ -214,6 +215,7 @@ name = "cpu.int"
   CHECK(s->baseline == "container-half");
   CHECK(s->timeout_s == 90);
   REQUIRE(s->envs.size() == 2);
+  CHECK_FALSE(s->envs_by_default);  // the file chose its environments
   const SuiteEnv* half = s->env("container-half");
   REQUIRE(half);
   CHECK(half->kind == "container");
@@ -503,6 +505,7 @@ TEST_CASE("suite: the built-in suites parse and validate", "[suite]") {
     }
     REQUIRE(s->envs.size() == 1);
     CHECK(s->envs[0].name == "bare");
+    CHECK(s->envs_by_default);  // built-in suites compare every environment available
     // Every workload, each once.
     std::set<std::string> listed;
     for (const auto& w : s->workloads) listed.insert(w.name);
