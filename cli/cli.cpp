@@ -109,12 +109,12 @@ Result<std::map<std::string, nlohmann::json>> normalize_knobs(const SuiteEnv& en
 }
 
 // The environments `vbench run` compares when neither --env nor the suite
-// names any: bare, and every other driver available here that is not an
-// emulation (kvm only with hardware KVM).
+// names any: bare, and every other driver of vbench's own isolation layers
+// available here that is not an emulation (kvm only with hardware KVM).
 std::vector<std::string> default_env_kinds() {
   std::vector<std::string> kinds = {"bare"};
   for (const auto& d : all_drivers()) {
-    if (d->name() == "bare") continue;
+    if (d->name() == "bare" || !d->compared_by_default()) continue;
     const Availability a = d->probe();
     if (a.available && !a.emulated) kinds.push_back(d->name());
   }

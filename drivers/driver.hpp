@@ -69,6 +69,10 @@ class Driver {
   virtual std::string name() const = 0;
   virtual std::string description() const = 0;
   virtual Availability probe() const = 0;
+  // Whether `vbench run` without --env compares this environment with bare
+  // metal when it is available: vbench's own isolation layers do; third-party
+  // runtimes (oci, docker) run when named.
+  virtual bool compared_by_default() const { return true; }
   // The environment's knobs (cpus, memory, ...) with types, defaults and help.
   virtual std::vector<ParamSpec> knobs() const { return {}; }
   virtual Result<std::unique_ptr<Session>> start(const EnvSpec& spec) = 0;

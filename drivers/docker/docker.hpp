@@ -18,6 +18,7 @@ class DockerDriver : public Driver {
     return "the agent in a Docker container (Engine API on " + socket_ + "), image imported from the agent";
   }
   Availability probe() const override;
+  bool compared_by_default() const override { return false; }
   std::vector<ParamSpec> knobs() const override;
   Result<std::unique_ptr<Session>> start(const EnvSpec& spec) override;
   Status cleanup_stale() override;

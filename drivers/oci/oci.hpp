@@ -16,6 +16,7 @@ class OciDriver : public Driver {
     return "the agent under an OCI runtime (runc, crun, runsc, ...) from a bundle vbench writes";
   }
   Availability probe() const override;
+  bool compared_by_default() const override { return false; }
   std::vector<ParamSpec> knobs() const override;
   Result<std::unique_ptr<Session>> start(const EnvSpec& spec) override;
   Status cleanup_stale() override;
