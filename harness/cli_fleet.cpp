@@ -240,7 +240,7 @@ Status write_fleet_report(const std::string& dir, bool allow_mixed, std::string*
                                                         {"report.md", render_fleet_markdown(*fleet)},
                                                         {"results.csv", render_fleet_csv(*fleet)}})
     if (auto s = write_file_atomic(dir + "/" + name, text); !s) return s.error();
-  *summary_text = render_fleet_table(*fleet, isatty(1) != 0);
+  *summary_text = render_fleet_table(*fleet, isatty(1) != 0, false);
   return {};
 }
 
@@ -383,7 +383,7 @@ int cmd_fleet_run(const FleetCli::Args& a) {
     fmt::print(stderr, "vbench: fleet report: {}\n", terminal_safe(s.error().message));
     return kExitUsage;
   }
-  fmt::print("\n{}\nfleet report: {}/report.html, {}/report.md, {}/results.csv\n", table, out, out, out);
+  fmt::print("{}\nfleet report: {}/report.html, {}/report.md, {}/results.csv\n", table, out, out, out);
   if (failed) {
     fmt::print("{} host(s) failed; run the same command again to retry only them\n", failed);
     return kExitFailures;

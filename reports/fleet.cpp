@@ -359,15 +359,17 @@ std::string render_fleet_markdown(const Fleet& fleet) {
   return out;
 }
 
-std::string render_fleet_table(const Fleet& fleet, bool color) {
+std::string render_fleet_table(const Fleet& fleet, bool color, bool with_hosts) {
   const FleetAnalysis a = analyze_fleet(fleet);
   std::string out;
-  for (const auto& m : fleet.members)
-    out += fmt::format("  {:<20} ok      run {} ({})\n", terminal_safe(m.host), terminal_safe(m.results.meta.run_id),
-                       terminal_safe(m.source));
-  for (const auto& f : fleet.failures)
-    out += fmt::format("  {:<20} {} {}\n", terminal_safe(f.host), color ? "\033[31mFAILED\033[0m" : "FAILED",
-                       terminal_safe(f.error));
+  if (with_hosts) {
+    for (const auto& m : fleet.members)
+      out += fmt::format("  {:<20} ok      run {} ({})\n", terminal_safe(m.host), terminal_safe(m.results.meta.run_id),
+                         terminal_safe(m.source));
+    for (const auto& f : fleet.failures)
+      out += fmt::format("  {:<20} {} {}\n", terminal_safe(f.host), color ? "\033[31mFAILED\033[0m" : "FAILED",
+                         terminal_safe(f.error));
+  }
   if (a.differences.empty())
     out += fmt::format("\nNo overhead differs between hosts ({} ratio(s) compared{}).\n", a.compared,
                        a.too_few ? fmt::format(", {} with too few repetitions to tell", a.too_few) : "");

@@ -68,8 +68,9 @@ std::string render_fleet_html(const Fleet& fleet);
 // The findings and the ratio table, for a pull-request comment (bounded like
 // report.md).
 std::string render_fleet_markdown(const Fleet& fleet);
-// For the terminal: per host, its status; then the differences.
-std::string render_fleet_table(const Fleet& fleet, bool color);
+// For the terminal: per host, its status (unless with_hosts is false); then
+// the differences.
+std::string render_fleet_table(const Fleet& fleet, bool color, bool with_hosts = true);
 // .html, .md, .csv or .json by the path's extension.
 Result<std::string> render_fleet_for_path(const std::string& path, const Fleet& fleet);
 

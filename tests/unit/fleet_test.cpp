@@ -127,6 +127,7 @@ TEST_CASE("fleet CSV and HTML: host column, hostile host names stay data", "[fle
   CHECK(html.find("&lt;script&gt;alert(1)") != std::string::npos);
   CHECK(html.find("script-src 'none'") != std::string::npos);
   CHECK(html.find("id=\"findings\"") != std::string::npos);
+  CHECK(html.find("id=\"ratios\"") != std::string::npos);
   CHECK(html.find("UNREACHABLE &lt;b&gt;") != std::string::npos);
   CHECK(html.find('\x1b') == std::string::npos);
   const std::string table = render_fleet_table(f, false);
