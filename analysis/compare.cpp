@@ -41,36 +41,6 @@ std::vector<std::string> host_differences(const RunMeta& a, const RunMeta& b) {
   return out;
 }
 
-std::string json_str(const nlohmann::json& j, const char* key) {
-  return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
-}
-
-// Same suite: the name, what each common workload measures (its parameter
-// sets) and how each common environment is set up (its knobs). Repetitions,
-// seeds and the choice of workloads and envs may differ.
-std::vector<std::string> suite_differences(const RunMeta& a, const RunMeta& b) {
-  std::vector<std::string> out;
-  const std::string na = json_str(a.suite, "name"), nb = json_str(b.suite, "name");
-  if (na != nb) out.push_back(fmt::format("suite name: `{}` vs `{}`", na, nb));
-  auto by_name = [](const nlohmann::json& suite, const char* list, const char* field) {
-    std::map<std::string, nlohmann::json> m;
-    if (suite.is_object() && suite.contains(list) && suite[list].is_array())
-      for (const auto& e : suite[list])
-        if (e.is_object() && e.contains("name") && e["name"].is_string())
-          m[e["name"].get<std::string>()] = e.contains(field) ? e[field] : nlohmann::json();
-    return m;
-  };
-  const auto wa = by_name(a.suite, "workloads", "param_sets"), wb = by_name(b.suite, "workloads", "param_sets");
-  for (const auto& [name, sets] : wa)
-    if (auto it = wb.find(name); it != wb.end() && it->second != sets)
-      out.push_back(fmt::format("workload {} parameters: {} vs {}", name, dump_json(sets), dump_json(it->second)));
-  const auto ea = by_name(a.suite, "envs", "knobs"), eb = by_name(b.suite, "envs", "knobs");
-  for (const auto& [name, knobs] : ea)
-    if (auto it = eb.find(name); it != eb.end() && it->second != knobs)
-      out.push_back(fmt::format("env {} knobs: {} vs {}", name, dump_json(knobs), dump_json(it->second)));
-  return out;
-}
-
 // The smallest p-value a complete separation of nx against ny values can
 // give (no ties; what the test itself would report).
 double best_p(size_t nx, size_t ny) {
@@ -127,6 +97,36 @@ void judge(MetricComparison& r, const std::vector<double>& base, const std::vect
 }
 
 }  // namespace
+
+static std::string json_str(const nlohmann::json& j, const char* key) {
+  return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
+}
+
+// Same suite: the name, what each common workload measures (its parameter
+// sets) and how each common environment is set up (its knobs). Repetitions,
+// seeds and the choice of workloads and envs may differ.
+std::vector<std::string> suite_differences(const RunMeta& a, const RunMeta& b) {
+  std::vector<std::string> out;
+  const std::string na = json_str(a.suite, "name"), nb = json_str(b.suite, "name");
+  if (na != nb) out.push_back(fmt::format("suite name: `{}` vs `{}`", na, nb));
+  auto by_name = [](const nlohmann::json& suite, const char* list, const char* field) {
+    std::map<std::string, nlohmann::json> m;
+    if (suite.is_object() && suite.contains(list) && suite[list].is_array())
+      for (const auto& e : suite[list])
+        if (e.is_object() && e.contains("name") && e["name"].is_string())
+          m[e["name"].get<std::string>()] = e.contains(field) ? e[field] : nlohmann::json();
+    return m;
+  };
+  const auto wa = by_name(a.suite, "workloads", "param_sets"), wb = by_name(b.suite, "workloads", "param_sets");
+  for (const auto& [name, sets] : wa)
+    if (auto it = wb.find(name); it != wb.end() && it->second != sets)
+      out.push_back(fmt::format("workload {} parameters: {} vs {}", name, dump_json(sets), dump_json(it->second)));
+  const auto ea = by_name(a.suite, "envs", "knobs"), eb = by_name(b.suite, "envs", "knobs");
+  for (const auto& [name, knobs] : ea)
+    if (auto it = eb.find(name); it != eb.end() && it->second != knobs)
+      out.push_back(fmt::format("env {} knobs: {} vs {}", name, dump_json(knobs), dump_json(it->second)));
+  return out;
+}
 
 const char* to_string(Verdict v) {
   switch (v) {

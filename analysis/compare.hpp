@@ -103,6 +103,11 @@ struct Comparison {
   bool regressed() const { return count(Verdict::Regressed) > 0; }
 };
 
+// What differs between the suites two runs ran: the name, the parameter sets
+// of common workloads and the knobs of common environments (repetitions,
+// seeds and the choice of workloads and envs may differ). Empty: the same.
+std::vector<std::string> suite_differences(const RunMeta& a, const RunMeta& b);
+
 // Refuses runs from different hosts (RunMeta.host fingerprint) or suites
 // (name, parameter sets of common workloads, knobs of common envs) unless
 // opts.force, naming the difference; forced differences become warnings.

@@ -14,6 +14,7 @@
 #include <random>
 
 #include "analysis/summary.hpp"
+#include "cli/cli_fleet.hpp"
 #include "cli/cli_history.hpp"
 #include "core/clock.hpp"
 #include "core/escape.hpp"
@@ -490,7 +491,28 @@ Result<HtmlSection> history_section(const ResultSet& rs, const std::string& db_p
   return sec;
 }
 
-int cmd_report(const std::string& input, const std::string& output, bool history, const std::string& db) {
+// Several runs, or a fleet directory: one report across hosts.
+int cmd_report_fleet(const std::vector<std::string>& inputs, const std::string& output, bool allow_mixed) {
+  auto fleet = load_fleet(inputs, allow_mixed);
+  if (!fleet) return usage_error(fleet.error().message);
+  if (output.empty()) {
+    std::cout << render_fleet_table(*fleet, isatty(1) != 0);
+    return kExitOk;
+  }
+  auto text = render_fleet_for_path(output, *fleet);
+  if (!text) return usage_error("-o " + text.error().message);
+  if (auto s = write_file_atomic(output, *text); !s) return usage_error(s.error().message);
+  fmt::print("wrote {}\n", output);
+  return kExitOk;
+}
+
+int cmd_report(const std::vector<std::string>& inputs, const std::string& output, bool history, const std::string& db,
+               bool allow_mixed) {
+  if (is_fleet_input(inputs)) {
+    if (history) return usage_error("--history reports one run; a fleet report has no trend charts");
+    return cmd_report_fleet(inputs, output, allow_mixed);
+  }
+  const std::string& input = inputs.front();
   auto rs = load_results(input);
   if (!rs) return usage_error(rs.error().message);
   RunSummary summary = summarize_run(*rs, rs->meta.baseline_env, rs->meta.seed);
@@ -570,9 +592,17 @@ int cli_main(int argc, char** argv) {
 
   auto* cleanup = app.add_subcommand("cleanup", "remove what dead vbench runs left behind");
 
-  std::string report_in, report_out;
+  std::vector<std::string> report_in;
+  std::string report_out;
+  bool report_allow_mixed = false;
   auto* report = app.add_subcommand("report", "rebuild reports from results.json or results.jsonl");
-  report->add_option("results", report_in, "results.json or results.jsonl")->required();
+  report
+      ->add_option("results", report_in,
+                   "results.json or results.jsonl; several runs (files or run directories) or a fleet directory make "
+                   "one report across hosts")
+      ->required();
+  report->add_flag("--allow-mixed", report_allow_mixed,
+                   "across hosts: report runs of other suites or vbench versions (flagged) instead of refusing");
   report->add_option("-o,--output", report_out, "output file; format by extension (.html, .md, .csv, .json)");
   bool report_history = false;
   std::string report_db;
@@ -581,6 +611,7 @@ int cli_main(int argc, char** argv) {
   report->add_option("--db", report_db, "history store (default ~/.local/share/vbench/history.db)");
 
   HistoryCli history(app, run);
+  FleetCli fleet(app);
 
   try {
     app.parse(argc, argv);
@@ -593,6 +624,7 @@ int cli_main(int argc, char** argv) {
 
   if (*run) return cmd_run(ra, command_line, history);
   if (auto rc = history.dispatch()) return *rc;
+  if (auto rc = fleet.dispatch()) return *rc;
   if (*list) return cmd_list(list_json, list_counters_opt->count() > 0 ? &list_counters : nullptr);
   if (*doctor) return cmd_doctor(doctor_json);
   if (*cleanup) {
@@ -600,7 +632,7 @@ int cli_main(int argc, char** argv) {
     cleanup_dead_runs(true);
     return kExitOk;
   }
-  if (*report) return cmd_report(report_in, report_out, report_history, report_db);
+  if (*report) return cmd_report(report_in, report_out, report_history, report_db, report_allow_mixed);
   return kExitUsage;
 }
 

@@ -22,21 +22,26 @@ std::string csv_field(const std::string& raw) {
 
 std::string csv_number(double v) { return std::isfinite(v) ? fmt::format("{}", v) : std::string(); }
 
+std::string summary_csv_header() {
+  return "env,workload,params,metric,unit,better,n,median,mean,stddev,cv,min,max,ci_low,ci_high,"
+         "baseline_env,ratio,ratio_ci_low,ratio_ci_high,status,mde\n";
+}
+
+std::string summary_csv_row(const SummaryRow& r) {
+  const auto& s = r.stats;
+  // mde: minimum_detectable_effect (analysis/summary.hpp), a fraction.
+  return fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", csv_field(r.env),
+                     csv_field(r.workload), csv_field(r.params), csv_field(r.metric), csv_field(r.unit),
+                     to_string(r.better), s.n, csv_number(s.median), csv_number(s.mean), csv_number(s.stddev),
+                     csv_number(s.cv), csv_number(s.min), csv_number(s.max), csv_number(s.ci_low),
+                     csv_number(s.ci_high), csv_field(r.baseline_env), r.has_ratio ? csv_number(r.ratio.value) : "",
+                     r.has_ratio ? csv_number(r.ratio.ci_low) : "", r.has_ratio ? csv_number(r.ratio.ci_high) : "",
+                     r.status, csv_number(r.mde));
+}
+
 std::string render_summary_csv(const RunSummary& summary) {
-  std::string out =
-      "env,workload,params,metric,unit,better,n,median,mean,stddev,cv,min,max,ci_low,ci_high,"
-      "baseline_env,ratio,ratio_ci_low,ratio_ci_high,status,mde\n";
-  for (const auto& r : summary.rows) {
-    const auto& s = r.stats;
-    // mde: minimum_detectable_effect (harness/summary.hpp), a fraction.
-    out += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", csv_field(r.env),
-                       csv_field(r.workload), csv_field(r.params), csv_field(r.metric), csv_field(r.unit),
-                       to_string(r.better), s.n, csv_number(s.median), csv_number(s.mean), csv_number(s.stddev),
-                       csv_number(s.cv), csv_number(s.min), csv_number(s.max), csv_number(s.ci_low),
-                       csv_number(s.ci_high), csv_field(r.baseline_env), r.has_ratio ? csv_number(r.ratio.value) : "",
-                       r.has_ratio ? csv_number(r.ratio.ci_low) : "", r.has_ratio ? csv_number(r.ratio.ci_high) : "",
-                       r.status, csv_number(r.mde));
-  }
+  std::string out = summary_csv_header();
+  for (const auto& r : summary.rows) out += summary_csv_row(r);
   return out;
 }
 

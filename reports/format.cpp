@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/sha256.hpp"
 #include "counters/counters.hpp"
 
 namespace vbench {
@@ -22,6 +23,31 @@ size_t append_within(std::string& out, const std::vector<std::string>& lines, si
     out += lines[i];
   }
   return 0;
+}
+
+namespace {
+
+std::string base64(const uint8_t* p, size_t n) {
+  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  for (size_t i = 0; i < n; i += 3) {
+    const uint32_t v =
+        (uint32_t{p[i]} << 16) | (i + 1 < n ? uint32_t{p[i + 1]} << 8 : 0) | (i + 2 < n ? uint32_t{p[i + 2]} : 0);
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += i + 1 < n ? kAlphabet[(v >> 6) & 63] : '=';
+    out += i + 2 < n ? kAlphabet[v & 63] : '=';
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string csp_hash(std::string_view text) {
+  Sha256 h;
+  h.update(text);
+  const auto d = h.digest();
+  return "'sha256-" + base64(d.data(), d.size()) + "'";
 }
 
 std::string value_text(double v) {

@@ -25,6 +25,10 @@ std::string clip_text(std::string_view s, size_t max_bytes);
 // the first that does not fit and returns how many were left out.
 size_t append_within(std::string& out, const std::vector<std::string>& lines, size_t max_size);
 
+// Content-Security-Policy source for an inline <script> or <style> with
+// exactly this text: "'sha256-…'".
+std::string csp_hash(std::string_view text);
+
 // Three significant digits, whole numbers from 100 up; "-" for NaN.
 std::string value_text(double v);
 // Compact, for chart ticks: 1.5k, 20M, 0.25.

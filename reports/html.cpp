@@ -147,28 +147,6 @@ footer { margin-top: 30px; color: var(--muted); font-size: 12px; }
 }
 )CSS";
 
-std::string base64(const uint8_t* p, size_t n) {
-  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  for (size_t i = 0; i < n; i += 3) {
-    const uint32_t v =
-        (uint32_t{p[i]} << 16) | (i + 1 < n ? uint32_t{p[i + 1]} << 8 : 0) | (i + 2 < n ? uint32_t{p[i + 2]} : 0);
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += i + 1 < n ? kAlphabet[(v >> 6) & 63] : '=';
-    out += i + 2 < n ? kAlphabet[v & 63] : '=';
-  }
-  return out;
-}
-
-// CSP source for an inline <script> or <style> with exactly this text.
-std::string csp_hash(std::string_view text) {
-  Sha256 h;
-  h.update(text);
-  const auto d = h.digest();
-  return "'sha256-" + base64(d.data(), d.size()) + "'";
-}
-
 std::string esc(std::string_view s) { return html_escape(s); }
 
 // Values of JSON from a results file, whatever its types turn out to be.

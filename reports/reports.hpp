@@ -13,6 +13,9 @@ namespace vbench {
 
 // results.csv: tidy, one row per env × workload × params × metric.
 std::string render_summary_csv(const RunSummary& summary);
+// Its header line and one row, for tables that add columns (the fleet CSV).
+std::string summary_csv_header();
+std::string summary_csv_row(const SummaryRow& row);
 // samples.csv: one row per sample × metric (raw values, warm-ups flagged).
 std::string render_samples_csv(const ResultSet& rs);
 // results.json: run, envs, samples, summary, warnings.

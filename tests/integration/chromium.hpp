@@ -312,4 +312,34 @@ class Chromium {
   std::string error_;
 };
 
+// What the report tests share: a page's URL, the check that it did nothing a
+// report must never do, where screenshots are kept, and PNG header reading.
+inline std::string file_url(const std::string& path) {
+  char buf[4096];
+  const std::string abs = path[0] == '/' ? path : std::string(getcwd(buf, sizeof buf)) + "/" + path;
+  return "file://" + abs;
+}
+
+// Everything the page did that a report must never do.
+inline void check_quiet(Chromium& c, const std::string& url) {
+  auto& ev = c.events();
+  for (const auto& m : ev.console) FAIL_CHECK("console: " << m);
+  for (const auto& m : ev.exceptions) FAIL_CHECK("exception: " << m);
+  for (const auto& m : ev.log) FAIL_CHECK("browser log: " << m);
+  for (const auto& u : ev.requests)
+    if (u != url && u.rfind("data:", 0) != 0) FAIL_CHECK("request: " << u);
+}
+
+// Where a test keeps what people may want to look at afterwards: next to the
+// binaries, replaced on every run.
+inline std::string artifacts_dir(const std::string& name) {
+  const std::string bin = vbench_bin();
+  return bin.substr(0, bin.rfind('/')) + "/test-artifacts/" + name;
+}
+
+inline uint32_t be32(const std::string& s, size_t at) {
+  return (uint32_t{static_cast<uint8_t>(s[at])} << 24) | (uint32_t{static_cast<uint8_t>(s[at + 1])} << 16) |
+         (uint32_t{static_cast<uint8_t>(s[at + 2])} << 8) | uint32_t{static_cast<uint8_t>(s[at + 3])};
+}
+
 }  // namespace vbtest

@@ -11,8 +11,8 @@
 #include <cmath>
 #include <thread>
 
-#include "drivers/placement.hpp"
 #include "analysis/summary.hpp"
+#include "drivers/placement.hpp"
 #include "reports/reports.hpp"
 
 using namespace vbench;
