@@ -315,12 +315,14 @@ std::string render_fleet_html(const Fleet& fleet) {
             "KVM's.</p>",
             esc(m.host), esc(e.label));
   for (const auto& w : fleet.warnings) o += "<p class=\"banner\">" + esc(w) + "</p>";
-  o += "<nav><a href=\"#findings\">Findings</a><a href=\"#ratios\">Overhead by host</a>"
-       "<a href=\"#provenance\">Provenance</a>";
+  const std::string ratios = section_ratios(fleet, a);
+  o += "<nav><a href=\"#findings\">Findings</a>";
+  if (!ratios.empty()) o += "<a href=\"#ratios\">Overhead by host</a>";
+  o += "<a href=\"#provenance\">Provenance</a>";
   if (!fleet.failures.empty()) o += "<a href=\"#failed-hosts\">Failed hosts</a>";
   o += "<a href=\"#warnings\">Warnings</a></nav>";
   o += section_findings(fleet, a);
-  o += section_ratios(fleet, a);
+  o += ratios;
   o += section_provenance(fleet);
   o += section_failures(fleet);
   const auto warnings = all_warnings(fleet);
