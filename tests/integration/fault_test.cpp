@@ -173,8 +173,10 @@ TEST_CASE("fault: an agent that answers garbage mid-run fails samples, not vbenc
   const std::string marker = "VBENCH_FAULT_MARK=" + std::to_string(::getpid()) + "-garbage";
   std::ofstream(wrapper) << "#!/bin/sh\nexport " << marker << "\n"
                          << vbtest::agent_bin()
-                         << " \"$@\" | awk 'NR == 3 { print \"{\\\"id\\\": garbage\"; fflush() } "
-                            "{ print; fflush() }'\n";
+                         // A shell loop, not awk: Debian's mawk buffers its input, so the
+                         // wrapper would never pass hello on.
+                         << " \"$@\" | { n=0; while IFS= read -r l; do n=$((n+1)); "
+                            "[ \"$n\" -eq 3 ] && printf '%s\\n' '{\"id\": garbage'; printf '%s\\n' \"$l\"; done; }\n";
   std::filesystem::permissions(wrapper, std::filesystem::perms::owner_all);
   const pid_t pid = start_vbench({"run", "--suite", "smoke", "--env", "bare", "--workloads", "cpu.int", "--set",
                                   "cpu.int.duration=200ms", "--repetitions", "4", "--agent", wrapper, "--out", dir},
@@ -189,7 +191,7 @@ TEST_CASE("fault: an agent that answers garbage mid-run fails samples, not vbenc
   for (const auto& e : rs.envs) garbage_failed |= e.error.find("malformed") != std::string::npos;
   CHECK(garbage_failed);
   CHECK(leftovers(rs.meta.run_id, "/var/tmp", dir) == "");
-  // No process of the wrapper (shell, agent, awk) is left.
+  // No process of the wrapper (shell, agent) is left.
   const auto left = run_command("grep -l '" + marker + "' /proc/[0-9]*/environ 2>/dev/null | wc -l");
   CHECK(left.out.find('0') == 0);
 }

@@ -124,7 +124,8 @@ TEST_CASE("SIGINT stops the run, keeps what exists and leaves nothing behind", "
   CHECK(run_command("pgrep -f 'vbench-agent (agent|serve)' | wc -l").out.find('0') == 0);
 }
 
-TEST_CASE("--out and --scratch refuse system directories and foreign non-empty directories", "[run][cli][trust]") {
+TEST_CASE("run refuses system directories and foreign non-empty directories as --out and --scratch",
+          "[run][cli][trust]") {
   TempDir t;
   // A missing agent would stop each of these runs anyway: nothing runs even
   // where the check is missing, and the message says which check refused.
