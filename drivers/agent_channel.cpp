@@ -8,6 +8,7 @@
 #include "core/clock.hpp"
 #include "core/deadline.hpp"
 #include "core/json.hpp"
+#include "workloads/registry.hpp"
 
 namespace vbench {
 
@@ -123,6 +124,18 @@ Result<nlohmann::json> agent_identity_from_reply(const nlohmann::json& a) {
   return id;
 }
 
+// The parameters of `req` as the agent resolves them (units normalised,
+// defaults filled): what a reply must name. A request the table cannot
+// resolve is compared as sent (the agent will fail it anyway).
+nlohmann::json expected_params(const WorkloadRequest& req) {
+  const WorkloadDef* def = find_workload(req.workload);
+  if (!def || !req.params.is_object()) return req.params;
+  std::map<std::string, nlohmann::json> given;
+  for (const auto& [k, v] : req.params.items()) given[k] = v;
+  auto resolved = resolve_params(*def, given);
+  return resolved ? resolved->json() : req.params;
+}
+
 // Why a sample that an agent returned for `req` cannot be recorded, or empty.
 // The agent reports only what it measured inside the environment: the
 // workload and parameters it was asked for, its own metrics and counters.
@@ -132,13 +145,14 @@ std::string reply_mismatch(const WorkloadRequest& req, const Sample& s) {
     return fmt::format("agent answered for workload `{}`, not the `{}` asked for", s.workload, req.workload);
   // A failed sample may lack the parameters (the agent could not resolve
   // them, or the workload process died): it measured nothing to misfile.
-  if (s.ok && s.params != req.params) {
-    for (const auto& [k, v] : req.params.items())
+  const nlohmann::json want = expected_params(req);
+  if (s.ok && s.params != want) {
+    for (const auto& [k, v] : want.items())
       if (!s.params.contains(k) || s.params[k] != v)
         return fmt::format("agent answered with parameter {}={}, not the {}={} asked for", k,
                            s.params.contains(k) ? dump_json(s.params[k]) : std::string("(missing)"), k, dump_json(v));
     return fmt::format("agent answered with parameters {}, not the {} asked for", params_key(s.params),
-                       params_key(req.params));
+                       params_key(want));
   }
   if (!s.env_metrics.empty())
     return fmt::format("agent sent environment metric `{}`: those are measured by the host, not the agent",
