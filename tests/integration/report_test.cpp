@@ -306,7 +306,7 @@ TEST_CASE("results.csv and samples.csv of a repeated run read back with libcsv t
   check_samples_csv(vbench::read_file(dir + "/samples.csv").value(), json);
 }
 
-TEST_CASE("vbench run with no --env compares every real environment; the report opens with findings",
+TEST_CASE("vbench run with no --env compares every real environment, and the report opens with findings",
           "[report][chromium][findings]") {
   if (geteuid() != 0) VB_SKIP("needs root to create containers");
   std::string reason;

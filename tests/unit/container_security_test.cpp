@@ -69,7 +69,7 @@ TEST_CASE("seccomp docker-default: ordinary work goes through (fork, threads' cl
         }) == 0);
 }
 
-TEST_CASE("capabilities docker-default: the bounding set is Docker's 14; no_new_privs is set", "[seccomp]") {
+TEST_CASE("capabilities docker-default: the bounding set is Docker's 14, no_new_privs is set", "[seccomp]") {
   // Cutting the bounding set needs CAP_SETPCAP: run the unit tests as root.
   if (geteuid() != 0) FAIL("needs root (PR_CAPBSET_DROP needs CAP_SETPCAP)");
   SecurityPlan plan;

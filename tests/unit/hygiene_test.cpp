@@ -61,7 +61,7 @@ TEST_CASE("terminal_safe and sanitize_text remove C0 and C1 controls", "[hygiene
   CHECK(sanitize_text("\xC2\xA0nbsp stays") == "\xC2\xA0nbsp stays");  // U+00A0 is not C1
 }
 
-TEST_CASE("CSV cells that start a formula are defused; numbers stay numbers", "[hygiene][csv]") {
+TEST_CASE("CSV cells that start a formula are defused, numbers stay numbers", "[hygiene][csv]") {
   struct Case {
     const char* in;
     const char* out;

@@ -44,7 +44,7 @@ TEST_CASE("oci config: limits map to runtime-spec resources", "[oci]") {
   CHECK(j["root"]["readonly"] == true);
 }
 
-TEST_CASE("oci config: no limits, no resource entries; swap only where the host can cap it", "[oci]") {
+TEST_CASE("oci config: no limits, no resource entries, swap only where the host can cap it", "[oci]") {
   BundlePlan p = sample_plan();
   auto j = oci_config(p);
   const auto& r = j["linux"]["resources"];
@@ -57,7 +57,7 @@ TEST_CASE("oci config: no limits, no resource entries; swap only where the host 
   CHECK_FALSE(k["linux"]["resources"]["memory"].contains("swap"));
 }
 
-TEST_CASE("oci config: the prepared network namespace is joined by path; mounts hold agent and scratch", "[oci]") {
+TEST_CASE("oci config: the prepared network namespace is joined by path, mounts hold agent and scratch", "[oci]") {
   BundlePlan p = sample_plan();
   auto j = oci_config(p);
   bool net = false;

@@ -167,7 +167,7 @@ TEST_CASE("suite: a minimal file takes the defaults", "[suite]") {
   CHECK(s->workloads[0].param_sets[0].json() == nlohmann::json({{"threads", 1}, {"duration", 2.0}}));
 }
 
-TEST_CASE("suite: counters default to the default set; a list or none replaces it", "[suite]") {
+TEST_CASE("suite: counters default to the default set, a list or none replaces it", "[suite]") {
   auto d = parse("[[workload]]\nname = \"cpu.int\"\n");
   REQUIRE(d.ok());
   CHECK(d->counters == std::vector<std::string>{"default"});
