@@ -20,6 +20,7 @@
 #include "core/escape.hpp"
 #include "core/fs.hpp"
 #include "core/json.hpp"
+#include "core/resolve.hpp"
 #include "core/runstate.hpp"
 #include "core/units.hpp"
 #include "core/version.hpp"
@@ -78,35 +79,15 @@ std::vector<std::string> split_list(const std::vector<std::string>& in) {
   return out;
 }
 
-// Normalizes an environment's knobs with its driver's ParamSpecs.
+// Normalizes an environment's knobs with its driver's ParamSpecs: errors
+// name where the knob was written (file:line:col or the --env-set argument).
 Result<std::map<std::string, nlohmann::json>> normalize_knobs(const SuiteEnv& env, const Driver& d) {
-  std::map<std::string, nlohmann::json> out;
-  const auto specs = d.knobs();
-  for (const auto& [k, v] : env.knobs) {
-    if (k == "kind") continue;
-    const ParamSpec* spec = nullptr;
-    for (const auto& s : specs)
-      if (s.name == k) spec = &s;
-    if (!spec) {
-      std::vector<std::string> names;
-      for (const auto& s : specs) names.push_back(s.name);
-      return make_error("environment `{}` ({}): unknown knob `{}` (it has: {})", env.name, env.kind, k,
-                        names.empty() ? std::string("none") : fmt::format("{}", fmt::join(names, ", ")));
-    }
-    auto n = normalize_param(*spec, v);
-    if (!n) {
-      auto w = env.knob_where.find(k);
-      return n.error().context(
-          fmt::format("{}environment `{}`", w != env.knob_where.end() ? w->second + ": " : std::string(), env.name));
-    }
-    out[k] = *n;
-  }
-  for (const auto& s : specs)
-    if (!out.count(s.name)) {
-      auto n = normalize_param(s, nlohmann::json(s.default_value));
-      if (n) out[s.name] = *n;
-    }
-  return out;
+  KnobValues given = env.knobs;
+  given.erase("kind");
+  return resolve_knobs(env.kind, d.knobs(), given, [&](const std::string& knob) {
+    auto w = env.knob_where.find(knob);
+    return fmt::format("{}environment `{}`", w != env.knob_where.end() ? w->second + ": " : std::string(), env.name);
+  });
 }
 
 // The environments `vbench run` compares when neither --env nor the suite

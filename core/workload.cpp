@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/resolve.hpp"
 #include "core/units.hpp"
 
 namespace vbench {
@@ -154,20 +155,12 @@ Result<nlohmann::json> normalize_unchecked(const ParamSpec& spec, const nlohmann
 }  // namespace
 
 Result<Params> resolve_params(const WorkloadDef& def, const std::map<std::string, nlohmann::json>& given) {
-  for (const auto& [k, v] : given)
-    if (!def.param(k)) {
-      std::vector<std::string> names;
-      for (const auto& p : def.params) names.push_back(p.name);
-      return make_error("workload `{}` has no parameter `{}` (it has: {})", def.name, k,
-                        names.empty() ? std::string("none") : fmt::format("{}", fmt::join(names, ", ")));
-    }
+  // Unknown names are refused as they are; value errors name the workload.
+  auto r = resolve_specs(fmt::format("workload `{}`", def.name), "parameter", def.params, given,
+                         [&](const std::string& name) { return def.param(name) ? def.name : std::string(); });
+  if (!r) return r.error();
   nlohmann::json out = nlohmann::json::object();
-  for (const auto& spec : def.params) {
-    auto it = given.find(spec.name);
-    auto r = normalize_param(spec, it != given.end() ? it->second : nlohmann::json(spec.default_value));
-    if (!r) return r.error().context(def.name);
-    out[spec.name] = *r;
-  }
+  for (auto& [k, v] : *r) out[k] = std::move(v);
   return Params(std::move(out));
 }
 

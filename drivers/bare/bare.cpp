@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/clock.hpp"
+#include "core/resolve.hpp"
 #include "drivers/agent_channel.hpp"
 #include "drivers/cpuset.hpp"
 #include "drivers/placement.hpp"
@@ -107,11 +108,11 @@ std::vector<ParamSpec> BareDriver::knobs() const {
 }
 
 Result<std::unique_ptr<Session>> BareDriver::start(const EnvSpec& spec) {
+  auto resolved = resolve_knobs("bare", knobs(), spec.knobs);
+  if (!resolved) return resolved.error().context("bare");
   cpu_set_t set;
   CPU_ZERO(&set);
-  std::string cpuset;
-  if (auto it = spec.knobs.find("cpuset"); it != spec.knobs.end() && it->second.is_string())
-    cpuset = it->second.get<std::string>();
+  const std::string cpuset = (*resolved)["cpuset"].get<std::string>();
   if (!cpuset.empty()) {
     auto cpus = parse_cpu_list(cpuset);
     if (!cpus) return cpus.error().context("bare: cpuset");

@@ -23,6 +23,7 @@
 #include "core/deadline.hpp"
 #include "core/fs.hpp"
 #include "core/procfs.hpp"
+#include "core/resolve.hpp"
 #include "core/units.hpp"
 #include "counters/counters.hpp"
 #include "drivers/agent_channel.hpp"
@@ -58,17 +59,9 @@ struct KvmConfig {
 };
 
 Result<KvmConfig> parse_knobs(const std::vector<ParamSpec>& specs, const std::map<std::string, nlohmann::json>& given) {
-  for (const auto& [k, v] : given)
-    if (std::none_of(specs.begin(), specs.end(), [&](const ParamSpec& s) { return s.name == k; }))
-      return make_error("unknown kvm knob `{}`", k);
-  std::map<std::string, nlohmann::json> n;
-  for (const auto& s : specs) {
-    auto it = given.find(s.name);
-    // Knobs may arrive normalized by the suite or as the user wrote them.
-    auto v = normalize_param(s, it != given.end() ? it->second : nlohmann::json(s.default_value));
-    if (!v) return v.error();
-    n[s.name] = *v;
-  }
+  auto knobs = resolve_knobs("kvm", specs, given);
+  if (!knobs) return knobs.error();
+  auto& n = *knobs;
   KvmConfig c;
   c.accel = n["accel"];
   c.machine = n["machine"];
