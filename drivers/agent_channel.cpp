@@ -4,6 +4,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdlib>
+
 #include "agent/protocol.hpp"
 #include "core/clock.hpp"
 #include "core/deadline.hpp"
@@ -218,6 +220,15 @@ Status AgentChannel::shutdown(double timeout_s) {
   auto r = call({{"op", "shutdown"}}, timeout_s);
   if (!r) return r.error();
   return {};
+}
+
+std::string agent_next_to_self() {
+  if (const char* env = ::getenv("VBENCH_AGENT"); env && *env) return env;
+  char buf[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return "";
+  std::string self(buf, static_cast<size_t>(n));
+  return self.substr(0, self.rfind('/') + 1) + "vbench-agent";
 }
 
 }  // namespace vbench

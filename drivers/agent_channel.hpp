@@ -13,6 +13,11 @@
 
 namespace vbench {
 
+// The static agent a driver's availability trial runs: $VBENCH_AGENT, else
+// `vbench-agent` next to the running binary ("" when /proc/self/exe is
+// unreadable). Runs give the agent in EnvSpec::agent_path instead.
+std::string agent_next_to_self();
+
 class AgentChannel {
  public:
   AgentChannel() = default;

@@ -30,7 +30,7 @@ struct Availability {
 
 struct EnvSpec {
   std::string name;                             // as in the suite: "bare", "container", "kvm", or a user name
-  std::string kind;                             // driver name: "bare" | "container" | "kvm"
+  std::string kind;                             // driver name: "bare", "container", "kvm", "oci", "docker", "podman"
   std::map<std::string, nlohmann::json> knobs;  // validated against Driver::knobs()
   std::string run_id;                           // e.g. "vb-20261121T212723Z-4f2a": goes into every resource name
   std::string agent_path;                       // the static vbench-agent on the host

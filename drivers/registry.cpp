@@ -15,6 +15,7 @@ const std::vector<std::unique_ptr<Driver>>& all_drivers() {
     d.push_back(std::make_unique<KvmDriver>());
     d.push_back(std::make_unique<OciDriver>());
     d.push_back(std::make_unique<DockerDriver>());
+    d.push_back(std::make_unique<DockerDriver>(Engine::Podman));
     return d;
   }();
   return drivers;

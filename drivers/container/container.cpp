@@ -15,6 +15,7 @@
 
 #include "core/clock.hpp"
 #include "core/fs.hpp"
+#include "core/resolve.hpp"
 #include "core/units.hpp"
 #include "counters/counters.hpp"
 #include "drivers/agent_channel.hpp"
@@ -31,12 +32,16 @@ namespace vbench {
 namespace {
 
 constexpr uint64_t kMinMemory = 16ull << 20;  // below this the agent itself cannot run
+// rootfs = overlay: the layers of each instance's root, on the host's disk
+// as Docker keeps them under /var/lib/docker.
+constexpr const char* kRootfsLayers = "/var/lib/vbench/containers";
 
 struct ContainerConfig {
   CgroupLimits limits;
   NetworkMode network = NetworkMode::Veth;
   bool userns = false;
   bool scratch_overlay = false;
+  bool overlay_root = false;  // rootfs = overlay
   SeccompMode seccomp = SeccompMode::None;
   CapabilitySet capabilities = CapabilitySet::All;
   bool no_new_privs = false;
@@ -76,22 +81,9 @@ Result<std::pair<unsigned, unsigned>> scratch_disk(const std::string& dir) {
 }
 
 Result<ContainerConfig> resolve_config(const std::vector<ParamSpec>& specs, const EnvSpec& env) {
-  for (const auto& [k, v] : env.knobs) {
-    bool known = false;
-    for (const auto& p : specs) known = known || p.name == k;
-    if (!known) {
-      std::vector<std::string> names;
-      for (const auto& p : specs) names.push_back(p.name);
-      return make_error("no knob `{}` (the container has: {})", k, fmt::join(names, ", "));
-    }
-  }
-  nlohmann::json j;
-  for (const auto& p : specs) {
-    auto it = env.knobs.find(p.name);
-    auto v = normalize_param(p, it != env.knobs.end() ? it->second : nlohmann::json(p.default_value));
-    if (!v) return v.error();
-    j[p.name] = *v;
-  }
+  auto knobs = resolve_knobs("container", specs, env.knobs);
+  if (!knobs) return knobs.error();
+  auto& j = *knobs;
   ContainerConfig c;
   c.limits.cpus = j["cpus"].get<double>();
   if (c.limits.cpus < 0) return make_error("cpus must be >= 0 (0 = no limit), not {}", c.limits.cpus);
@@ -130,6 +122,7 @@ Result<ContainerConfig> resolve_config(const std::vector<ParamSpec>& specs, cons
   c.userns = j["userns"].get<bool>();
   c.scratch_overlay = j["scratch_overlay"].get<bool>();
   if (c.scratch_overlay && env.scratch_dir.empty()) return make_error("scratch_overlay needs a scratch directory");
+  c.overlay_root = j["rootfs"].get<std::string>() == "overlay";
   auto seccomp = parse_seccomp_mode(j["seccomp"].get<std::string>());
   if (!seccomp) return seccomp.error();
   c.seccomp = *seccomp;
@@ -161,6 +154,7 @@ Status remove_recorded(const ContainerRecord& rec) {
   keep(delete_host_links(rec.host_links));
   keep(remove_cgroup_dirs(rec.cgroup_dirs));
   if (!rec.overlay_dir.empty()) keep(remove_tree(rec.overlay_dir));
+  if (!rec.rootfs_dir.empty()) keep(remove_tree(rec.rootfs_dir));
   if (::rmdir(root_mount_dir(rec.instance).c_str()) != 0 && errno != ENOENT)
     keep(sys_error(fmt::format("remove `{}`", root_mount_dir(rec.instance))));
   return first;
@@ -188,6 +182,7 @@ class ContainerSession : public Session {
     plan_perf_cgroup();
     rec_.host_links = planned_host_links(rec_.instance, cfg_.network);
     if (cfg_.scratch_overlay) rec_.overlay_dir = spec_.scratch_dir + "/.vbench-" + rec_.instance;
+    if (cfg_.overlay_root) rec_.rootfs_dir = fmt::format("{}/{}", kRootfsLayers, rec_.instance);
     // The record first: whatever is created after it can be found again.
     if (path_exists(record_path(rec_.instance)))
       return make_error("instance `{}` exists already (a stale run? try `vbench cleanup`)", rec_.instance);
@@ -218,6 +213,15 @@ class ContainerSession : public Session {
       init.rootfs.overlay_work = rec_.overlay_dir + "/work";
       if (auto s = mkdir_p(init.rootfs.overlay_upper); !s) return s;
       if (auto s = mkdir_p(init.rootfs.overlay_work); !s) return s;
+    }
+    if (cfg_.overlay_root) {
+      init.rootfs.root_lower = rec_.rootfs_dir + "/lower";
+      init.rootfs.root_upper = rec_.rootfs_dir + "/upper";
+      init.rootfs.root_work = rec_.rootfs_dir + "/work";
+      if (auto s = mkdir_p(rec_.rootfs_dir, 0700); !s) return s;
+      if (auto s = prepare_root_lower(init.rootfs.root_lower, spec_.agent_path); !s) return s;
+      if (auto s = mkdir_p(init.rootfs.root_upper); !s) return s;
+      if (auto s = mkdir_p(init.rootfs.root_work); !s) return s;
     }
     init.argv = {kAgentInContainer, "agent", "--container-init"};
     if (cfg_.seccomp == SeccompMode::DockerDefault) {
@@ -400,20 +404,22 @@ class ContainerSession : public Session {
                       {"write_bps", l.io.write_bps},
                       {"read_iops", l.io.read_iops},
                       {"write_iops", l.io.write_iops}};
-    nlohmann::json j = {{"instance", rec_.instance},
-                        {"cgroup", to_string(host_.version)},
-                        {"cgroup_controllers", host_.controllers},
-                        {"cgroup_dirs", cgroup_ ? cgroup_->dirs() : std::vector<std::string>{}},
-                        {"limits", limits},
-                        {"network", net_.describe()},
-                        {"userns", cfg_.userns},
-                        {"scratch", spec_.scratch_dir.empty() ? "none"
-                                    : cfg_.scratch_overlay    ? "overlay"
-                                                              : "bind"},
-                        {"namespaces", {"mnt", "pid", "net", "uts", "ipc", "cgroup"}},
-                        {"seccomp", cfg_.seccomp == SeccompMode::DockerDefault ? "docker-default" : "none"},
-                        {"capabilities", cfg_.capabilities == CapabilitySet::DockerDefault ? "docker-default" : "all"},
-                        {"no_new_privs", cfg_.no_new_privs}};
+    nlohmann::json j = {
+        {"instance", rec_.instance},
+        {"cgroup", to_string(host_.version)},
+        {"cgroup_controllers", host_.controllers},
+        {"cgroup_dirs", cgroup_ ? cgroup_->dirs() : std::vector<std::string>{}},
+        {"limits", limits},
+        {"network", net_.describe()},
+        {"userns", cfg_.userns},
+        {"scratch", spec_.scratch_dir.empty() ? "none"
+                    : cfg_.scratch_overlay    ? "overlay"
+                                              : "bind"},
+        {"rootfs", cfg_.overlay_root ? "overlay (layers in " + rec_.rootfs_dir + ")" : std::string("tmpfs, read-only")},
+        {"namespaces", {"mnt", "pid", "net", "uts", "ipc", "cgroup"}},
+        {"seccomp", cfg_.seccomp == SeccompMode::DockerDefault ? "docker-default" : "none"},
+        {"capabilities", cfg_.capabilities == CapabilitySet::DockerDefault ? "docker-default" : "all"},
+        {"no_new_privs", cfg_.no_new_privs}};
     if (cfg_.userns) j["namespaces"].push_back("user");
     if (init_pid_ > 0) j["init_pid"] = init_pid_;  // in the host's PID namespace
     j["placement"] = describe_placement(placement_.policy(), host_cpu_count());
@@ -556,6 +562,13 @@ std::vector<ParamSpec> ContainerDriver::knobs() const {
        "scratch through overlayfs (upper layer on the scratch disk)",
        false,
        {}},
+      {"rootfs",
+       ParamType::String,
+       "tmpfs",
+       "the root: tmpfs (read-only, agent bound in, tmpfs /tmp) or overlay (Docker's overlay2 layout: the agent "
+       "copied into a lower layer, a writable upper layer on the host's disk, /tmp in it)",
+       false,
+       {"tmpfs", "overlay"}},
       {"seccomp",
        ParamType::String,
        "none",

@@ -74,20 +74,41 @@ Status minimal_dev(const std::string& dev) {
 
 }  // namespace
 
+Status prepare_root_lower(const std::string& lower, const std::string& agent_binary) {
+  if (auto s = make_dir(lower); !s) return s;
+  for (const char* d : {"/proc", "/sys", "/dev", "/tmp", "/.oldroot", "/scratch"})
+    if (auto s = make_dir(lower + d); !s) return s;
+  if (::chmod((lower + "/tmp").c_str(), 01777) != 0) return sys_error(fmt::format("chmod `{}/tmp`", lower));
+  auto agent = read_file(agent_binary, 256u << 20);
+  if (!agent) return agent.error().context("the agent for the overlay root");
+  const std::string target = lower + kAgentInContainer;
+  if (auto s = write_file_atomic(target, *agent); !s) return s;
+  if (::chmod(target.c_str(), 0755) != 0) return sys_error(fmt::format("chmod `{}`", target));
+  return {};
+}
+
 Status assemble_rootfs(const RootfsPlan& p) {
   // Make every mount private first: the host's mounts may be shared, and
   // nothing mounted here may propagate back to the host.
   if (auto s = do_mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE); !s) return s.error().context("make / private");
   const std::string& r = p.root;
-  // The new root: a small tmpfs (it holds only mount points and small files).
-  if (auto s = do_mount("vbench-root", r, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=4m"); !s) return s;
-  for (const char* d : {"/proc", "/sys", "/dev", "/tmp", "/.oldroot"})
-    if (auto s = make_dir(r + d); !s) return s;
-
-  const std::string agent = r + kAgentInContainer;
-  if (auto s = make_file(agent, 0755); !s) return s;
-  if (auto s = bind_mount(p.agent_binary, agent); !s) return s;
-  if (auto s = remount_bind_readonly(agent); !s) return s;
+  const bool overlay_root = !p.root_lower.empty();
+  if (overlay_root) {
+    // Docker's layout: the image (lower, read-only) under a writable layer
+    // on the host's disk; what the container writes outside its volumes,
+    // /tmp included, goes through overlayfs copy-up into the upper layer.
+    const std::string opts = fmt::format("lowerdir={},upperdir={},workdir={}", p.root_lower, p.root_upper, p.root_work);
+    if (auto s = do_mount("overlay", r, "overlay", MS_NOSUID | MS_NODEV, opts); !s) return s;
+  } else {
+    // The new root: a small tmpfs (it holds only mount points and small files).
+    if (auto s = do_mount("vbench-root", r, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=4m"); !s) return s;
+    for (const char* d : {"/proc", "/sys", "/dev", "/tmp", "/.oldroot"})
+      if (auto s = make_dir(r + d); !s) return s;
+    const std::string agent = r + kAgentInContainer;
+    if (auto s = make_file(agent, 0755); !s) return s;
+    if (auto s = bind_mount(p.agent_binary, agent); !s) return s;
+    if (auto s = remount_bind_readonly(agent); !s) return s;
+  }
 
   // proc for the new pid namespace: this process is its init, so the mount
   // shows the container's processes only.
@@ -95,7 +116,8 @@ Status assemble_rootfs(const RootfsPlan& p) {
   // sysfs as seen from the container's network namespace (its own links).
   if (auto s = do_mount("sysfs", r + "/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC); !s) return s;
   if (auto s = minimal_dev(r + "/dev"); !s) return s;
-  if (auto s = do_mount("tmpfs", r + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777"); !s) return s;
+  if (!overlay_root)
+    if (auto s = do_mount("tmpfs", r + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777"); !s) return s;
 
   if (!p.scratch.empty()) {
     const std::string target = r + kScratchInContainer;
@@ -123,6 +145,7 @@ Status assemble_rootfs(const RootfsPlan& p) {
   // though mounts below it are busy elsewhere.
   if (::umount2("/.oldroot", MNT_DETACH) != 0) return sys_error("detach the old root");
   if (::rmdir("/.oldroot") != 0) return sys_error("rmdir /.oldroot");
+  if (overlay_root) return {};  // writable, like a Docker container's root
   // The root itself read-only: the workloads write to /tmp, /dev/shm and /scratch.
   if (auto s = do_mount(nullptr, "/", nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV); !s)
     return s.error().context("make the new root read-only");

@@ -17,7 +17,7 @@ Status write_record(const ContainerRecord& r) {
   if (auto s = mkdir_p(container_state_dir(), 0700); !s) return s;
   nlohmann::json j = {{"instance", r.instance},     {"run_id", r.run_id},           {"env", r.env},
                       {"owner_pid", r.owner_pid},   {"owner_start", r.owner_start}, {"cgroup_dirs", r.cgroup_dirs},
-                      {"host_links", r.host_links}, {"overlay_dir", r.overlay_dir}};
+                      {"host_links", r.host_links}, {"overlay_dir", r.overlay_dir}, {"rootfs_dir", r.rootfs_dir}};
   return write_file_atomic(record_path(r.instance), j.dump(2) + "\n");
 }
 
@@ -38,6 +38,7 @@ Result<ContainerRecord> read_record(const std::string& path) {
     r.cgroup_dirs = j.value("cgroup_dirs", std::vector<std::string>{});
     r.host_links = j.value("host_links", std::vector<std::string>{});
     r.overlay_dir = j.value("overlay_dir", "");
+    r.rootfs_dir = j.value("rootfs_dir", "");
   } catch (const nlohmann::json::exception& e) {
     return make_error("`{}`: {}", path, e.what());
   }

@@ -27,6 +27,7 @@ struct ContainerRecord {
   std::vector<std::string> cgroup_dirs;
   std::vector<std::string> host_links;  // deleting the host end of a veth removes the pair
   std::string overlay_dir;              // on the scratch filesystem ("" = none)
+  std::string rootfs_dir;               // rootfs = overlay: its layers ("" = a tmpfs root)
 };
 
 std::string container_state_dir();  // /run/vbench/containers

@@ -1,6 +1,7 @@
 #include "drivers/docker/docker.hpp"
 
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -8,14 +9,17 @@
 
 #include <cctype>
 #include <filesystem>
+#include <mutex>
 
 #include "core/clock.hpp"
 #include "core/fs.hpp"
+#include "core/resolve.hpp"
 #include "core/sha256.hpp"
 #include "core/units.hpp"
 #include "drivers/agent_channel.hpp"
 #include "drivers/container/state.hpp"
 #include "drivers/docker/http_unix.hpp"
+#include "drivers/docker/podman_service.hpp"
 #include "drivers/docker/tar.hpp"
 #include "drivers/kvm/host_command.hpp"
 #include "drivers/kvm/run_state.hpp"
@@ -33,11 +37,13 @@ constexpr const char* kRunLabel = "vbench.run_id";
 constexpr uint64_t kMinMemory = 16ull << 20;
 
 enum class Storage { Bind, Volume, Overlay };
+enum class Network { Bridge, Host, None };  // the values of HostConfig.NetworkMode it takes
+enum class Seccomp { Default, Unconfined };
 
 struct DockerConfig {
-  std::string network = "bridge";  // bridge | host | none
-  std::string runtime;             // "" = the daemon's default
-  std::string seccomp = "default";
+  Network network = Network::Bridge;
+  std::string runtime;  // "" = the daemon's default
+  Seccomp seccomp = Seccomp::Default;
   double cpus = 0;
   std::string cpuset;
   uint64_t memory = 0;
@@ -45,27 +51,18 @@ struct DockerConfig {
   bool keep_image = false;
 };
 
-Result<DockerConfig> resolve_config(const std::vector<ParamSpec>& specs, const EnvSpec& env) {
-  for (const auto& [k, v] : env.knobs) {
-    bool known = false;
-    for (const auto& p : specs) known = known || p.name == k;
-    if (!known) {
-      std::vector<std::string> names;
-      for (const auto& p : specs) names.push_back(p.name);
-      return make_error("no knob `{}` (docker has: {})", k, fmt::join(names, ", "));
-    }
-  }
-  nlohmann::json j;
-  for (const auto& p : specs) {
-    auto it = env.knobs.find(p.name);
-    auto v = normalize_param(p, it != env.knobs.end() ? it->second : nlohmann::json(p.default_value));
-    if (!v) return v.error();
-    j[p.name] = *v;
-  }
+const char* kind_name(Engine e) { return e == Engine::Podman ? "podman" : "docker"; }
+
+Result<DockerConfig> resolve_config(Engine engine, const std::vector<ParamSpec>& specs, const EnvSpec& env) {
+  auto knobs = resolve_knobs(kind_name(engine), specs, env.knobs);
+  if (!knobs) return knobs.error();
+  auto& j = *knobs;
   DockerConfig c;
-  c.network = j["network"].get<std::string>();
+  // normalize_param has checked the choices.
+  const std::string net = j["network"].get<std::string>();
+  c.network = net == "host" ? Network::Host : net == "none" ? Network::None : Network::Bridge;
   c.runtime = j["runtime"].get<std::string>();
-  c.seccomp = j["seccomp"].get<std::string>();
+  c.seccomp = j["seccomp"].get<std::string>() == "unconfined" ? Seccomp::Unconfined : Seccomp::Default;
   c.cpus = j["cpus"].get<double>();
   if (c.cpus < 0) return make_error("cpus must be >= 0 (0 = no limit), not {}", c.cpus);
   c.cpuset = j["cpuset"].get<std::string>();
@@ -78,6 +75,20 @@ Result<DockerConfig> resolve_config(const std::vector<ParamSpec>& specs, const E
   c.keep_image = j["keep_image"].get<bool>();
   return c;
 }
+
+const char* to_string(Network n) {
+  switch (n) {
+    case Network::Bridge:
+      return "bridge";
+    case Network::Host:
+      return "host";
+    case Network::None:
+      return "none";
+  }
+  return "?";
+}
+
+const char* to_string(Seccomp s) { return s == Seccomp::Unconfined ? "unconfined" : "default"; }
 
 const char* to_string(Storage s) {
   switch (s) {
@@ -119,6 +130,48 @@ std::string stream_error(const std::string& body) {
   return "";
 }
 
+// The image id an import stream reports ({"status":"sha256:..."}), if any.
+std::string imported_id(const std::string& body) {
+  size_t pos = 0;
+  std::string id;
+  while (pos < body.size()) {
+    size_t nl = body.find('\n', pos);
+    if (nl == std::string::npos) nl = body.size();
+    auto j = nlohmann::json::parse(body.substr(pos, nl - pos), nullptr, false);
+    pos = nl + 1;
+    if (j.is_object() && j.contains("status") && j["status"].is_string()) {
+      const std::string st = j["status"].get<std::string>();
+      if (st.rfind("sha256:", 0) == 0 && st.size() == 71) id = st;
+    }
+  }
+  return id;
+}
+
+// The agent gets the limits vbench has on bare metal, in every engine: a
+// daemon's defaults differ (dockerd passes its own, often unlimited; podman
+// asks for nofile 1048576), and raising a hard limit needs
+// CAP_SYS_RESOURCE, which a host may withhold (then crun and runc fail with
+// "setrlimit RLIMIT_NOFILE: Operation not permitted"). Where the engine's
+// own process is known (podman's service, which lowers its RLIMIT_NPROC),
+// no limit is above what it holds itself, for the same reason.
+nlohmann::json bare_ulimits(pid_t engine = 0) {
+  nlohmann::json out = nlohmann::json::array();
+  const std::pair<const char*, __rlimit_resource> limits[] = {{"nofile", RLIMIT_NOFILE}, {"nproc", RLIMIT_NPROC}};
+  for (const auto& [name, res] : limits) {
+    rlimit rl{}, theirs{};
+    if (::getrlimit(res, &rl) != 0) continue;
+    if (engine > 0 && ::prlimit(engine, res, nullptr, &theirs) == 0) {
+      rl.rlim_cur = std::min(rl.rlim_cur, theirs.rlim_cur);
+      rl.rlim_max = std::min(rl.rlim_max, theirs.rlim_max);
+      rl.rlim_cur = std::min(rl.rlim_cur, rl.rlim_max);
+    }
+    if (rl.rlim_max == RLIM_INFINITY) continue;
+    const auto soft = rl.rlim_cur == RLIM_INFINITY ? rl.rlim_max : rl.rlim_cur;
+    out.push_back({{"Name", name}, {"Soft", static_cast<int64_t>(soft)}, {"Hard", static_cast<int64_t>(rl.rlim_max)}});
+  }
+  return out;
+}
+
 Result<UniqueFd> listen_unix(const std::string& path) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
@@ -136,23 +189,32 @@ Result<UniqueFd> listen_unix(const std::string& path) {
 
 class DockerSession : public Session {
  public:
-  DockerSession(EnvSpec spec, DockerConfig cfg, std::string socket)
-      : spec_(std::move(spec)), cfg_(std::move(cfg)), api_(std::move(socket)) {}
+  DockerSession(EnvSpec spec, DockerConfig cfg, Engine engine, std::string socket)
+      : spec_(std::move(spec)), cfg_(std::move(cfg)), engine_(engine), api_(std::move(socket)) {}
   ~DockerSession() override { (void)stop(); }
 
-  std::string label() const override { return spec_.name.empty() ? "docker" : spec_.name; }
+  std::string label() const override { return spec_.name.empty() ? kind_name(engine_) : spec_.name; }
   std::vector<Metric> lifecycle() const override { return lifecycle_; }
 
   Status start() {
     const std::string run_id =
         spec_.run_id.empty() ? fmt::format("vb-{}-{:x}", utc_compact_timestamp(), ::getpid()) : spec_.run_id;
     run_id_ = run_id;
-    env_ = spec_.name.empty() ? "docker" : spec_.name;
+    env_ = label();
     instance_ = docker_name(sanitize_name(run_id + "-" + env_));
     owner_ = self_owner();
-    state_dir_ = fmt::format("{}/{}/docker-{}", kRunStateRoot, file_safe(run_id), file_safe(env_));
+    state_dir_ = fmt::format("{}/{}/{}-{}", kRunStateRoot, file_safe(run_id), kind_name(engine_), file_safe(env_));
     if (auto s = mkdir_p(state_dir_ + "/ctl", 0711); !s) return s.error().context("state");
     if (auto s = write_file_atomic(state_dir_ + "/owner", owner_ + "\n"); !s) return s.error().context("state");
+    if (engine_ == Engine::Podman) {
+      // The runtime is the service's, for every container it makes.
+      const uint64_t t_svc = now_ns();
+      auto svc = PodmanService::start(state_dir_ + "/podman.sock", cfg_.runtime, state_dir_ + "/podman.log");
+      if (!svc) return svc.error().context("podman");
+      service_ = std::move(*svc);
+      api_ = UnixHttpClient(service_.socket());
+      lifecycle_.push_back(Metric{"service_s", static_cast<double>(now_ns() - t_svc) / 1e9, "s", Better::Lower});
+    }
     if (auto s = write_file_atomic(state_dir_ + "/socket", api_.socket_path() + "\n"); !s)
       return s.error().context("state");
     nlohmann::json labels = {{kOwnerLabel, owner_}, {kRunLabel, run_id}};
@@ -162,7 +224,10 @@ class DockerSession : public Session {
     auto agent = read_file(spec_.agent_path, 256u << 20);
     if (!agent) return agent.error().context("agent");
     const std::string hash = sha256_hex(*agent).substr(0, 16);
-    image_ = cfg_.keep_image ? "vbench/agent:" + hash : "vbench/" + instance_ + ":" + hash;
+    // Podman 4 ignores the import's tag (the image becomes NAME:latest), so
+    // there the hash goes into the name.
+    const std::string base = cfg_.keep_image ? "vbench/agent" : "vbench/" + instance_;
+    image_ = engine_ == Engine::Podman ? base + "-" + hash + ":latest" : base + ":" + hash;
     bool have = false;
     if (cfg_.keep_image) have = api_.call("GET", fmt::format("{}/images/{}/json", kApi, image_)).ok();
     if (!have) {
@@ -171,22 +236,28 @@ class DockerSession : public Session {
       for (const char* d : {"scratch", "tmp", "vbench-ctl", "proc", "sys", "dev", "etc"}) tar.add_directory(d);
       tar.add_file("vbench-agent", *agent, 0755);
       const std::string repo = image_.substr(0, image_.rfind(':'));
-      std::string changes = cfg_.keep_image
-                                ? "LABEL vbench.cached=\"1\""
-                                : fmt::format("LABEL {}=\"{}\" {}=\"{}\"", kOwnerLabel, owner_, kRunLabel, run_id);
-      auto r = api_.request("POST",
-                            fmt::format("{}/images/create?fromSrc=-&repo={}&tag={}&changes={}", kApi, url_encode(repo),
-                                        hash, url_encode(changes)),
-                            tar.finish(), "application/x-tar", 300);
+      const std::string tag = image_.substr(image_.rfind(':') + 1);
+      // One LABEL per `changes` parameter: podman misreads several in one.
+      std::string changes;
+      if (cfg_.keep_image)
+        changes = "&changes=" + url_encode("LABEL vbench.cached=\"1\"");
+      else
+        for (const auto& [k, v] : {std::pair{kOwnerLabel, owner_}, std::pair{kRunLabel, run_id}})
+          changes += "&changes=" + url_encode(fmt::format("LABEL {}=\"{}\"", k, v));
+      auto r = api_.request(
+          "POST",
+          fmt::format("{}/images/create?fromSrc=-&repo={}&tag={}{}", kApi, url_encode(repo), url_encode(tag), changes),
+          tar.finish(), "application/x-tar", 300);
       if (!r) return r.error().context("docker import");
       if (r->status != 200) return make_error("docker import: HTTP {}: {}", r->status, r->body.substr(0, 300));
       if (auto e = stream_error(r->body); !e.empty()) return make_error("docker import: {}", e);
+      image_id_ = imported_id(r->body);
     }
     lifecycle_.push_back(Metric{"image_s", static_cast<double>(now_ns() - t_img) / 1e9, "s", Better::Lower});
 
     // Where the peer listens: the bridge's gateway (the host side of
     // docker0), loopback for the host network.
-    if (cfg_.network == "bridge") {
+    if (cfg_.network == Network::Bridge) {
       auto net = api_.call("GET", fmt::format("{}/networks/bridge", kApi));
       if (!net) return net.error().context("Docker's bridge network");
       try {
@@ -194,15 +265,16 @@ class DockerSession : public Session {
       } catch (const nlohmann::json::exception&) {
         return make_error("Docker's bridge network has no gateway address");
       }
-    } else if (cfg_.network == "host") {
+    } else if (cfg_.network == Network::Host) {
       peer_host_ = "127.0.0.1";
     }
 
-    nlohmann::json host = {{"NetworkMode", cfg_.network},
+    nlohmann::json host = {{"NetworkMode", to_string(cfg_.network)},
                            {"Binds", {fmt::format("{}/ctl:{}", state_dir_, kCtlInContainer)}},
-                           {"Init", false}};
+                           {"Init", false},
+                           {"Ulimits", ulimits_ = bare_ulimits(service_.pid())}};
     if (!cfg_.runtime.empty()) host["Runtime"] = cfg_.runtime;
-    if (cfg_.seccomp == "unconfined") host["SecurityOpt"] = {"seccomp=unconfined"};
+    if (cfg_.seccomp == Seccomp::Unconfined) host["SecurityOpt"] = {"seccomp=unconfined"};
     if (cfg_.cpus > 0) host["NanoCpus"] = static_cast<int64_t>(cfg_.cpus * 1e9 + 0.5);
     if (!cfg_.cpuset.empty()) host["CpusetCpus"] = cfg_.cpuset;
     if (cfg_.memory > 0) host["Memory"] = cfg_.memory, host["MemorySwap"] = cfg_.memory;
@@ -218,7 +290,7 @@ class DockerSession : public Session {
       }
     }
     nlohmann::json body = {
-        {"Image", image_},
+        {"Image", image_id_.empty() ? image_ : image_id_},
         {"Cmd", {kAgentPath, "agent", "--container-init", "--connect", fmt::format("{}/agent.sock", kCtlInContainer)}},
         {"Labels", labels},
         {"Hostname", instance_.substr(0, 63)},
@@ -325,7 +397,10 @@ class DockerSession : public Session {
     auto keep = [&](Status s) {
       if (!s && first) first = s;
     };
-    if (!id_.empty()) {
+    // Podman: without its service nothing was made (and nothing can be asked).
+    const bool api_up = engine_ == Engine::Docker || service_.pid() > 0;
+    if (!api_up) {
+    } else if (!id_.empty()) {
       const uint64_t t0 = now_ns();
       (void)ch_.shutdown(3);
       keep(remove_container(api_, id_));
@@ -333,10 +408,14 @@ class DockerSession : public Session {
     } else if (!instance_.empty()) {
       keep(remove_container(api_, instance_));  // a create that failed halfway
     }
-    if (!volume_.empty())
+    if (api_up && !volume_.empty())
       if (auto r = api_.call("DELETE", fmt::format("{}/volumes/{}?force=true", kApi, volume_)); !r) keep(r.error());
-    if (image_made_)
-      if (auto r = api_.call("DELETE", fmt::format("{}/images/{}?force=true", kApi, image_)); !r) keep(r.error());
+    if (api_up && image_made_)
+      if (auto r =
+              api_.call("DELETE", fmt::format("{}/images/{}?force=true", kApi, image_id_.empty() ? image_ : image_id_));
+          !r)
+        keep(r.error());
+    service_.stop();
     if (!state_dir_.empty() && first) {
       (void)remove_tree(state_dir_);
       ::rmdir(state_dir_.substr(0, state_dir_.rfind('/')).c_str());  // the run's directory, when empty
@@ -345,10 +424,18 @@ class DockerSession : public Session {
     return {};
   }
 
+  // A container whose agent is exiting as it is removed can make Podman 4
+  // refuse ("could not be stopped ... container state improper: stopped"):
+  // it stopped on its own between the check and the kill. Asked again, it goes.
   static Status remove_container(const UnixHttpClient& api, const std::string& id) {
-    auto r = api.call("DELETE", fmt::format("{}/containers/{}?force=true&v=true", kApi, id), nullptr, 60);
-    if (!r && r.error().message.find("HTTP 404") == std::string::npos) return r.error();
-    return {};
+    Status last;
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      if (attempt > 0) ::usleep(200'000);
+      auto r = api.call("DELETE", fmt::format("{}/containers/{}?force=true&v=true", kApi, id), nullptr, 60);
+      if (r || r.error().message.find("HTTP 404") != std::string::npos) return {};
+      last = r.error();
+    }
+    return last;
   }
 
   nlohmann::json describe() const override {
@@ -356,16 +443,18 @@ class DockerSession : public Session {
     if (cfg_.cpus > 0) limits["cpus"] = cfg_.cpus;
     if (!cfg_.cpuset.empty()) limits["cpuset"] = cfg_.cpuset;
     if (cfg_.memory > 0) limits["memory"] = cfg_.memory;
-    nlohmann::json j = {{"instance", instance_},
+    nlohmann::json j = {{"engine", kind_name(engine_)},
+                        {"instance", instance_},
                         {"image", image_},
-                        {"socket", api_.socket_path()},
+                        {"socket", engine_ == Engine::Podman ? "vbench's podman system service" : api_.socket_path()},
                         {"daemon", daemon_},
-                        {"network", cfg_.network},
+                        {"network", to_string(cfg_.network)},
                         {"peer_host", peer_host_},
                         {"runtime", cfg_.runtime.empty() ? "daemon default" : cfg_.runtime},
-                        {"seccomp", cfg_.seccomp},
+                        {"seccomp", to_string(cfg_.seccomp)},
                         {"storage", spec_.scratch_dir.empty() ? "none" : to_string(cfg_.storage)},
-                        {"limits", limits}};
+                        {"limits", limits},
+                        {"ulimits", ulimits_}};
     if (!agent_.is_null()) j["agent"] = agent_;
     return j;
   }
@@ -373,15 +462,18 @@ class DockerSession : public Session {
  private:
   EnvSpec spec_;
   DockerConfig cfg_;
+  Engine engine_;
+  PodmanService service_;  // Podman only: the API's server, for the session's lifetime
   UnixHttpClient api_;
   std::string run_id_, env_, instance_, owner_, state_dir_;
-  std::string image_, id_, volume_;
+  std::string image_, image_id_, id_, volume_;
   bool image_made_ = false;
   bool stopped_ = false;
   std::string peer_host_;
   AgentChannel ch_;
   nlohmann::json agent_;
   nlohmann::json daemon_ = nlohmann::json::object();
+  nlohmann::json ulimits_;  // what the container was given
   PeerProcess peer_;
   std::string peer_addr_;
   std::vector<Metric> lifecycle_;
@@ -395,7 +487,109 @@ bool owner_dead(const std::string& owner) {
 
 }  // namespace
 
+namespace {
+
+// Removes every container, volume and image labelled by a vbench that is
+// gone, whatever its state directory says.
+void remove_dead_owners(const UnixHttpClient& api, std::vector<std::string>& problems) {
+  const std::string filter = url_encode(nlohmann::json({{"label", {kOwnerLabel}}}).dump());
+  auto dead = [](const nlohmann::json& o) {
+    return o.is_object() && o.contains("Labels") && o["Labels"].is_object() && o["Labels"].contains(kOwnerLabel) &&
+           o["Labels"][kOwnerLabel].is_string() && owner_dead(o["Labels"][kOwnerLabel].get<std::string>());
+  };
+  if (auto cs = api.call("GET", fmt::format("{}/containers/json?all=true&filters={}", kApi, filter));
+      cs && cs->is_array())
+    for (const auto& c : *cs)
+      if (dead(c))
+        if (auto r = api.call("DELETE", fmt::format("{}/containers/{}?force=true&v=true", kApi, c.value("Id", ""))); !r)
+          problems.push_back(r.error().message);
+  if (auto vs = api.call("GET", fmt::format("{}/volumes?filters={}", kApi, filter)); vs && vs->is_object())
+    for (const auto& v : (*vs)["Volumes"].is_array() ? (*vs)["Volumes"] : nlohmann::json::array())
+      if (dead(v))
+        if (auto r = api.call("DELETE", fmt::format("{}/volumes/{}?force=true", kApi, v.value("Name", ""))); !r)
+          problems.push_back(r.error().message);
+  if (auto is = api.call("GET", fmt::format("{}/images/json?filters={}", kApi, filter)); is && is->is_array())
+    for (const auto& i : *is)
+      if (dead(i))
+        if (auto r = api.call("DELETE", fmt::format("{}/images/{}?force=true", kApi, i.value("Id", ""))); !r)
+          problems.push_back(r.error().message);
+}
+
+// State directories (/run/vbench/<run>/<kind>-<env>) whose owner is gone,
+// or that never got an owner and are over a minute old.
+std::vector<std::string> dead_state_dirs(const std::string& kind) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (fs::directory_iterator run(kRunStateRoot, ec), end; !ec && run != end; run.increment(ec)) {
+    if (!run->is_directory(ec)) continue;
+    std::error_code ec2;
+    for (fs::directory_iterator env(run->path(), ec2), end2; !ec2 && env != end2; env.increment(ec2)) {
+      if (env->path().filename().string().rfind(kind + "-", 0) != 0) continue;
+      const std::string dir = env->path().string();
+      auto owner = read_line(dir + "/owner");
+      if (!owner) {
+        struct stat st {};
+        if (::stat(dir.c_str(), &st) == 0 && ::time(nullptr) - st.st_mtime < 60) continue;
+      } else if (!owner_dead(*owner)) {
+        continue;
+      }
+      out.push_back(dir);
+    }
+  }
+  return out;
+}
+
+// One real session on Podman (service, import, container, agent hello):
+// the engine's or the runtime's own words when it refuses this host.
+Status podman_trial(const DockerDriver& d) {
+  const std::string agent = agent_next_to_self();
+  if (agent.empty() || !path_exists(agent)) return make_error("no vbench-agent next to vbench to try");
+  EnvSpec spec;
+  spec.kind = spec.name = "podman";
+  spec.run_id = fmt::format("vbench-probe-{}", ::getpid());
+  spec.agent_path = agent;
+  spec.start_timeout_s = 60;
+  spec.knobs["network"] = "none";  // the runtime is on trial here; networks fail at start, in their own words
+  auto cfg = resolve_config(Engine::Podman, d.knobs(), spec);
+  if (!cfg) return cfg.error();
+  DockerSession session(spec, std::move(*cfg), Engine::Podman, "");
+  Status s = session.start();
+  Status stopped = session.stop();
+  ::rmdir(fmt::format("{}/{}", kRunStateRoot, spec.run_id).c_str());
+  if (!s) return s;
+  return stopped;
+}
+
+}  // namespace
+
 Availability DockerDriver::probe() const {
+  if (engine_ == Engine::Podman) {
+    static std::once_flag once;
+    static Availability result;
+    std::call_once(once, [this] {
+      if (::geteuid() != 0) {
+        result = {false, "needs root (vbench runs Podman rootful: cgroups, bridge network, run-state directory)"};
+        return;
+      }
+      const std::string podman = find_program("podman");
+      if (podman.empty()) {
+        result = {false, "podman is not installed (Debian: apt-get install podman)"};
+        return;
+      }
+      auto version = run_capture({podman, "--version"}, 20);
+      std::string v = version ? *version : "podman (version unknown)";
+      while (!v.empty() && std::isspace(static_cast<unsigned char>(v.back()))) v.pop_back();
+      std::string rt;
+      for (const auto& k : knobs())
+        if (k.name == "runtime") rt = k.default_value;
+      if (auto s = podman_trial(*this); !s)
+        result = {false, fmt::format("{} with runtime {} refuses this host: {}", v, rt, s.error().message)};
+      else
+        result = {true, fmt::format("{} with runtime {} (knob `runtime`) works here", v, rt)};
+    });
+    return result;
+  }
   if (::geteuid() != 0) return {false, "needs root (the Docker socket and the run-state directory)"};
   if (!path_exists(socket_)) {
     const bool installed = !find_program("dockerd").empty();
@@ -415,17 +609,22 @@ Availability DockerDriver::probe() const {
 }
 
 std::vector<ParamSpec> DockerDriver::knobs() const {
+  const bool podman = engine_ == Engine::Podman;
   return {
       {"network",
        ParamType::String,
        "bridge",
-       "bridge (Docker's default NAT bridge, docker0; the peer listens on its gateway), host, or none",
+       podman ? "bridge (Podman's default network, NAT; the peer listens on its gateway), host, or none"
+              : "bridge (Docker's default NAT bridge, docker0; the peer listens on its gateway), host, or none",
        false,
        {"bridge", "host", "none"}},
+      // Podman's own default here is often crun, which refuses hosts with
+      // hybrid cgroups; runc is also what the docker and oci kinds run.
       {"runtime",
        ParamType::String,
-       "",
-       "OCI runtime the daemon knows (runc, runsc, ...); empty: its default",
+       podman ? "runc" : "",
+       podman ? "OCI runtime of vbench's podman service (podman --runtime): runc, crun, runsc, ... or a path"
+              : "OCI runtime the daemon knows (runc, runsc, ...); empty: its default",
        false,
        {}},
       {"seccomp",
@@ -446,75 +645,54 @@ std::vector<ParamSpec> DockerDriver::knobs() const {
       {"keep_image",
        ParamType::Bool,
        "false",
-       "keep the imported agent image (vbench/agent:<hash>) for later runs instead of removing it",
+       podman ? "keep the imported agent image (vbench/agent-<hash>) for later runs instead of removing it"
+              : "keep the imported agent image (vbench/agent:<hash>) for later runs instead of removing it",
        false,
        {}},
   };
 }
 
 Result<std::unique_ptr<Session>> DockerDriver::start(const EnvSpec& spec) {
+  const std::string kind = name();
   auto avail = probe();
-  if (!avail.available) return make_error("docker: unavailable: {}", avail.reason);
-  auto cfg = resolve_config(knobs(), spec);
-  if (!cfg) return cfg.error().context("docker");
+  if (!avail.available) return make_error("{}: unavailable: {}", kind, avail.reason);
+  auto cfg = resolve_config(engine_, knobs(), spec);
+  if (!cfg) return cfg.error().context(kind);
   if (spec.agent_path.empty() || !path_exists(spec.agent_path))
-    return make_error("docker: agent binary `{}` not found", spec.agent_path);
-  auto session = std::make_unique<DockerSession>(spec, std::move(*cfg), socket_);
+    return make_error("{}: agent binary `{}` not found", kind, spec.agent_path);
+  auto session = std::make_unique<DockerSession>(spec, std::move(*cfg), engine_, socket_);
   if (auto s = session->start(); !s) {
     (void)session->stop();  // nothing half-built stays behind
-    return s.error().context(fmt::format("docker `{}`", session->label()));
+    return s.error().context(fmt::format("{} `{}`", kind, session->label()));
   }
   return std::unique_ptr<Session>(std::move(session));
 }
 
 Status DockerDriver::cleanup_stale() {
-  namespace fs = std::filesystem;
   std::vector<std::string> problems;
-  const bool daemon = path_exists(socket_);
-  UnixHttpClient api(socket_);
-  if (daemon) {
-    // Everything labelled by a vbench that is gone, whatever its state dir says.
-    const std::string filter = url_encode(nlohmann::json({{"label", {kOwnerLabel}}}).dump());
-    if (auto cs = api.call("GET", fmt::format("{}/containers/json?all=true&filters={}", kApi, filter)); cs)
-      for (const auto& c : *cs)
-        if (c.contains("Labels") && c["Labels"].is_object() && owner_dead(c["Labels"].value(kOwnerLabel, "")))
-          if (auto r = api.call("DELETE", fmt::format("{}/containers/{}?force=true&v=true", kApi, c.value("Id", "")));
-              !r)
-            problems.push_back(r.error().message);
-    if (auto vs = api.call("GET", fmt::format("{}/volumes?filters={}", kApi, filter)); vs && vs->is_object())
-      for (const auto& v : (*vs)["Volumes"].is_array() ? (*vs)["Volumes"] : nlohmann::json::array())
-        if (v.contains("Labels") && v["Labels"].is_object() && owner_dead(v["Labels"].value(kOwnerLabel, "")))
-          if (auto r = api.call("DELETE", fmt::format("{}/volumes/{}?force=true", kApi, v.value("Name", ""))); !r)
-            problems.push_back(r.error().message);
-    if (auto is = api.call("GET", fmt::format("{}/images/json?filters={}", kApi, filter)); is)
-      for (const auto& i : *is)
-        if (i.contains("Labels") && i["Labels"].is_object() && owner_dead(i["Labels"].value(kOwnerLabel, "")))
-          if (auto r = api.call("DELETE", fmt::format("{}/images/{}?force=true", kApi, i.value("Id", ""))); !r)
-            problems.push_back(r.error().message);
+  const auto dirs = dead_state_dirs(name());
+  if (engine_ == Engine::Docker) {
+    if (path_exists(socket_)) remove_dead_owners(UnixHttpClient(socket_), problems);
+  } else if (!dirs.empty() && !find_program("podman").empty()) {
+    // Podman answers only while a service runs: one of our own, for the
+    // cleanup, when a dead run left state behind. (Its runtime does not
+    // matter for listing and removing.)
+    const std::string sock = fmt::format("{}/podman-cleanup-{}.sock", kRunStateRoot, ::getpid());
+    auto svc = PodmanService::start(sock, "", fmt::format("{}/podman-cleanup-{}.log", kRunStateRoot, ::getpid()));
+    if (!svc)
+      problems.push_back(svc.error().message);
+    else
+      remove_dead_owners(UnixHttpClient(svc->socket()), problems);
+    ::unlink(fmt::format("{}/podman-cleanup-{}.log", kRunStateRoot, ::getpid()).c_str());
   }
-  // State directories of dead owners.
-  std::error_code ec;
-  for (fs::directory_iterator run(kRunStateRoot, ec), end; !ec && run != end; run.increment(ec)) {
-    if (!run->is_directory(ec)) continue;
-    std::error_code ec2;
-    for (fs::directory_iterator env(run->path(), ec2), end2; !ec2 && env != end2; env.increment(ec2)) {
-      if (env->path().filename().string().rfind("docker-", 0) != 0) continue;
-      const std::string dir = env->path().string();
-      auto owner = read_line(dir + "/owner");
-      if (!owner) {
-        struct stat st {};
-        if (::stat(dir.c_str(), &st) == 0 && ::time(nullptr) - st.st_mtime < 60) continue;
-      } else if (!owner_dead(*owner)) {
-        continue;
-      }
-      if (auto s = remove_tree(dir); !s) problems.push_back(s.error().message);
-    }
-    ::rmdir(run->path().c_str());  // only if now empty
+  for (const auto& dir : dirs) {
+    if (auto s = remove_tree(dir); !s) problems.push_back(s.error().message);
+    ::rmdir(dir.substr(0, dir.rfind('/')).c_str());  // the run's directory, only if now empty
   }
   if (!problems.empty()) {
     std::string all;
     for (const auto& p : problems) all += (all.empty() ? "" : "; ") + p;
-    return make_error("docker cleanup: {}", all);
+    return make_error("{} cleanup: {}", name(), all);
   }
   return {};
 }

@@ -10,6 +10,7 @@
 
 #include "core/clock.hpp"
 #include "core/fs.hpp"
+#include "core/resolve.hpp"
 #include "core/units.hpp"
 #include "drivers/agent_channel.hpp"
 #include "drivers/container/cgroup.hpp"
@@ -33,22 +34,9 @@ struct OciConfig {
 };
 
 Result<OciConfig> resolve_config(const std::vector<ParamSpec>& specs, const EnvSpec& env) {
-  for (const auto& [k, v] : env.knobs) {
-    bool known = false;
-    for (const auto& p : specs) known = known || p.name == k;
-    if (!known) {
-      std::vector<std::string> names;
-      for (const auto& p : specs) names.push_back(p.name);
-      return make_error("no knob `{}` (oci has: {})", k, fmt::join(names, ", "));
-    }
-  }
-  nlohmann::json j;
-  for (const auto& p : specs) {
-    auto it = env.knobs.find(p.name);
-    auto v = normalize_param(p, it != env.knobs.end() ? it->second : nlohmann::json(p.default_value));
-    if (!v) return v.error();
-    j[p.name] = *v;
-  }
+  auto knobs = resolve_knobs("oci", specs, env.knobs);
+  if (!knobs) return knobs.error();
+  auto& j = *knobs;
   OciConfig c;
   c.runtime = j["runtime"].get<std::string>();
   if (c.runtime.empty()) return make_error("runtime must name a runtime binary (runc, crun, runsc, ...) or a path");
@@ -303,15 +291,6 @@ class OciSession : public Session {
   std::vector<Metric> lifecycle_;
 };
 
-std::string default_agent() {
-  if (const char* env = ::getenv("VBENCH_AGENT"); env && *env) return env;
-  char buf[4096];
-  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0) return "";
-  std::string self(buf, static_cast<size_t>(n));
-  return self.substr(0, self.rfind('/') + 1) + "vbench-agent";
-}
-
 // One real container of the runtime (the agent's `noop`): the runtime's own
 // words when it refuses this host. Leaves nothing behind.
 Status trial_run(const OciRuntime& rt, const std::string& agent) {
@@ -347,7 +326,7 @@ Availability OciDriver::probe() const {
       result = {false, rt.error().message};
       return;
     }
-    const std::string agent = default_agent();
+    const std::string agent = agent_next_to_self();
     std::string others;
     for (const char* name : {"crun", "runsc", "youki", "kata-runtime"}) {
       auto o = OciRuntime::find(name);

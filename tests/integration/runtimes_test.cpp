@@ -79,6 +79,44 @@ class DockerDaemon {
   pid_t pid_ = -1;
 };
 
+// Podman's default network, for the tests, in the benchmarking range
+// (198.19.253.0/24 on bridge vbtestpod0) instead of the packaged 10.88/16:
+// a containers.conf of the test's own (CONTAINERS_CONF, inherited by
+// vbench's podman service) pointing at a CNI config of its own. The bridge
+// the CNI plugin makes is removed at scope exit.
+class PodmanTestNetwork {
+ public:
+  PodmanTestNetwork() {
+    const std::string netd = dir_.path + "/net.d";
+    REQUIRE(mkdir_p(netd).ok());
+    REQUIRE(write_file_atomic(netd + "/vbtest.conflist", R"({
+  "cniVersion": "0.4.0",
+  "name": "podman",
+  "plugins": [
+    {"type": "bridge", "bridge": "vbtestpod0", "isGateway": true, "ipMasq": true, "hairpinMode": true,
+     "ipam": {"type": "host-local", "routes": [{"dst": "0.0.0.0/0"}],
+              "ranges": [[{"subnet": "198.19.253.0/24", "gateway": "198.19.253.1"}]]}},
+    {"type": "portmap", "capabilities": {"portMappings": true}},
+    {"type": "firewall"},
+    {"type": "tuning"}
+  ]
+}
+)")
+                .ok());
+    REQUIRE(
+        write_file_atomic(dir_.path + "/containers.conf", fmt::format("[network]\nnetwork_config_dir = \"{}\"\n", netd))
+            .ok());
+    ::setenv("CONTAINERS_CONF", (dir_.path + "/containers.conf").c_str(), 1);
+  }
+  ~PodmanTestNetwork() {
+    ::unsetenv("CONTAINERS_CONF");
+    (void)run_command("ip link del vbtestpod0 2>/dev/null");
+  }
+
+ private:
+  TempDir dir_;
+};
+
 std::string unique_run_id() {
   static int n = 0;
   return fmt::format("vbtest-{}-{}", ::getpid(), n++);
@@ -105,6 +143,14 @@ std::string leftovers(const std::string& run_id) {
     add("docker volume", run_command(d + " volume ls -q | grep -F '" + run_id + "'").out);
     add("docker network", run_command(d + " network ls --format '{{.Name}}' | grep -F '" + run_id + "'").out);
   }
+  if (run_command("command -v podman").exit_code == 0) {
+    add("podman container", run_command("podman ps -a --format '{{.Names}}' | grep -F '" + run_id + "'").out);
+    add("podman image", run_command("podman images --format '{{.Repository}}' | grep -F '" + run_id + "'").out);
+    add("podman volume", run_command("podman volume ls -q | grep -F '" + run_id + "'").out);
+    add("podman service",
+        run_command("pgrep -af 'podman.*system service' | grep -v pgrep | grep -F '" + run_id + "'").out);
+  }
+  add("rootfs layers", run_command("ls -d /var/lib/vbench/containers/*" + run_id + "* 2>/dev/null; true").out);
   std::string all;
   for (const auto& f : found) all += f + "\n";
   return all;
@@ -277,10 +323,22 @@ TEST_CASE("docker: the agent in a Docker container, each network and storage mod
 TEST_CASE("container bridge and nat still reach the host peer with Docker's iptables rules present",
           "[docker][container]") {
   DockerDaemon daemon;
-  // Docker sets the FORWARD policy to DROP and loads br_netfilter.
+  // Docker sets the FORWARD policy to DROP (when it is the one to turn
+  // ip_forward on; podman's CNI bridge or an earlier run may have done that
+  // first) and loads br_netfilter. The test makes sure of the DROP itself.
+  struct ForwardDrop {
+    bool set_here = false;
+    ForwardDrop() {
+      if (run_command("iptables -S FORWARD | head -1").out.find("-P FORWARD DROP") == std::string::npos)
+        set_here = run_command("iptables -P FORWARD DROP").exit_code == 0;
+    }
+    ~ForwardDrop() {
+      if (set_here) (void)run_command("iptables -P FORWARD ACCEPT");
+    }
+  } drop;
   auto policy = run_command("iptables -S FORWARD | head -1");
   INFO(policy.out);
-  CHECK_THAT(policy.out, Catch::Contains("-P FORWARD DROP"));
+  REQUIRE_THAT(policy.out, Catch::Contains("-P FORWARD DROP"));
   Driver& d = driver("container");
   for (const char* mode : {"bridge", "nat"}) {
     DYNAMIC_SECTION("network " << mode) {
@@ -402,5 +460,166 @@ TEST_CASE("container: Docker's layers one at a time are in force in the agent, a
   run_one(**s, "disk.randread", {{"file_size", "16MiB"}, {"duration", "200ms"}});
   REQUIRE((*s)->stop().ok());
   s->reset();
+  CHECK(leftovers(run_id) == "");
+}
+
+TEST_CASE("container: rootfs = overlay puts the root on overlayfs with a writable layer on disk, removed after",
+          "[container][rootfs]") {
+  Driver& d = driver("container");
+  TempDir scratch;
+  const std::string run_id = unique_run_id();
+  EnvSpec spec = spec_for("container", run_id, scratch.path);
+  spec.knobs["rootfs"] = "overlay";
+  auto s = d.start(spec);
+  if (!s) FAIL(s.error().message);
+  auto desc = (*s)->describe();
+  INFO(desc.dump());
+  CHECK_THAT(desc["rootfs"].get<std::string>(), Catch::StartsWith("overlay"));
+  const int init = desc["init_pid"];
+  // The container's own mount table: its root is overlayfs whose upper
+  // layer is the instance's directory on the host's disk.
+  auto mounts = read_file(fmt::format("/proc/{}/mountinfo", init));
+  REQUIRE(mounts);
+  std::string root_line;
+  for (size_t pos = 0; pos < mounts->size();) {
+    size_t nl = mounts->find('\n', pos);
+    if (nl == std::string::npos) nl = mounts->size();
+    const std::string line = mounts->substr(pos, nl - pos);
+    pos = nl + 1;
+    if (line.find(" / / ") != std::string::npos) root_line = line;
+  }
+  INFO(root_line);
+  CHECK_THAT(root_line, Catch::Contains(" - overlay ") && Catch::Contains("upperdir=/var/lib/vbench/containers/"));
+  CHECK_THAT(root_line, Catch::Contains(run_id));
+  CHECK_FALSE(run_command("ls -d /var/lib/vbench/containers/*" + run_id + "*/upper").out.empty());
+  // exec goes through the overlay (the agent is a file in the lower layer).
+  for (const char* w : {"os.exec", "os.fork", "os.syscall"}) run_one(**s, w, {{"duration", "200ms"}});
+  run_one(**s, "disk.randread", {{"file_size", "16MiB"}, {"duration", "200ms"}});
+  REQUIRE((*s)->stop().ok());
+  s->reset();
+  CHECK(leftovers(run_id) == "");
+}
+
+TEST_CASE("container: a rootfs that is neither tmpfs nor overlay is refused by name", "[container][rootfs]") {
+  Driver& d = driver("container");
+  EnvSpec spec = spec_for("container", unique_run_id(), "");
+  spec.knobs["rootfs"] = "btrfs";
+  auto s = d.start(spec);
+  REQUIRE_FALSE(s.ok());
+  CHECK_THAT(s.error().message, Catch::Contains("rootfs") && Catch::Contains("tmpfs") && Catch::Contains("overlay"));
+}
+
+TEST_CASE("podman: the agent in a Podman container through vbench's own service, each network, nothing left",
+          "[podman]") {
+  PodmanTestNetwork net;
+  Driver& d = driver("podman");
+  CHECK_THAT(d.probe().reason, Catch::Contains("runc"));
+  TempDir scratch;
+  for (const char* network : {"bridge", "host", "none"}) {
+    DYNAMIC_SECTION("network " << network) {
+      const std::string run_id = unique_run_id();
+      EnvSpec spec = spec_for("podman", run_id, scratch.path);
+      spec.knobs["network"] = network;
+      spec.knobs["storage"] = std::string(network) == "host" ? "volume" : "bind";
+      spec.knobs["memory"] = "256MiB";
+      auto s = d.start(spec);
+      if (!s) FAIL(s.error().message);
+      for (const char* m : {"service_s", "image_s", "create_s", "start_s"}) CHECK(lifecycle(**s, m) > 0);
+      auto desc = (*s)->describe();
+      INFO(desc.dump());
+      CHECK(desc["engine"] == "podman");
+      CHECK(desc["runtime"] == "runc");
+      // The agent got bare metal's open-files limit, not podman's default.
+      const std::string id = desc["instance"];
+      auto insp = run_command("podman inspect --format '{{.HostConfig.Memory}} {{json .HostConfig.Ulimits}}' " + id);
+      CHECK_THAT(insp.out, Catch::Contains(std::to_string(256ull << 20)));
+      CHECK_THAT(insp.out, Catch::Contains("RLIMIT_NOFILE"));
+      run_one(**s, "os.syscall", {{"duration", "200ms"}});
+      run_one(**s, "disk.seqwrite", {{"file_size", "16MiB"}, {"duration", "200ms"}});
+      WorkloadRequest req;
+      req.workload = "net.tcp_rr";
+      req.params = {{"duration", "300ms"}};
+      req.needs_peer = true;
+      auto rr = (*s)->run(req);
+      REQUIRE(rr);
+      INFO(rr->error);
+      CHECK(rr->ok == (std::string(network) != "none"));
+      auto stopped = (*s)->stop();
+      INFO((stopped ? std::string() : stopped.error().message));
+      REQUIRE(stopped.ok());
+      CHECK(lifecycle(**s, "teardown_s") > 0);
+      s->reset();
+      CHECK(leftovers(run_id) == "");
+    }
+  }
+}
+
+TEST_CASE("podman: a runtime that refuses this host fails the start in its own words, and nothing is left",
+          "[podman]") {
+  PodmanTestNetwork net;
+  Driver& d = driver("podman");
+  if (run_command("command -v crun").exit_code != 0) VB_SKIP("crun is not installed");
+  const std::string run_id = unique_run_id();
+  EnvSpec spec = spec_for("podman", run_id, "");
+  spec.knobs["runtime"] = "crun";
+  spec.knobs["network"] = "none";
+  auto s = d.start(spec);
+  if (s) {
+    // crun works on this host (pure cgroup v2): then it must really run.
+    run_one(**s, "os.syscall", {{"duration", "200ms"}});
+    REQUIRE((*s)->stop().ok());
+    s->reset();
+  } else {
+    INFO(s.error().message);
+    CHECK_THAT(s.error().message, Catch::Contains("podman") && Catch::Contains("crun"));
+  }
+  CHECK(leftovers(run_id) == "");
+}
+
+TEST_CASE("after a SIGKILL of vbench mid podman run, `vbench cleanup` leaves nothing", "[run][podman][signal]") {
+  PodmanTestNetwork net;
+  driver("podman");
+  TempDir out;
+  const std::string dir = out.path + "/r";
+  pid_t pid = fork();
+  if (pid == 0) {
+    const std::string log = out.path + "/log";
+    freopen(log.c_str(), "w", stdout);
+    freopen(log.c_str(), "a", stderr);
+    execl(vbench_bin().c_str(), vbench_bin().c_str(), "run", "--suite", "quick", "--env", "bare,podman", "--out",
+          dir.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  std::string run_id;
+  bool up = false;
+  for (int i = 0; i < 1200 && !up; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto rs = load_results(dir + "/results.jsonl");
+    if (!rs) continue;
+    run_id = rs->meta.run_id;
+    up = rs->envs.size() == 2 && !rs->samples.empty();
+  }
+  ::kill(pid, SIGKILL);
+  int status;
+  waitpid(pid, &status, 0);
+  auto log = read_file(out.path + "/log");
+  INFO((log ? *log : std::string("(no log)")));
+  REQUIRE(up);
+  REQUIRE_FALSE(run_id.empty());
+  // The service dies with vbench (PR_SET_PDEATHSIG); the container, run by
+  // conmon, does not.
+  for (int i = 0;
+       i < 50 &&
+       !run_command("pgrep -af 'podman.*system service' | grep -v pgrep | grep -F '" + run_id + "'").out.empty();
+       ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const std::string before = leftovers(run_id);
+  INFO("left by the killed run:\n" << before);
+  CHECK_THAT(before, Catch::Contains("podman container"));
+  CHECK_THAT(before, !Catch::Contains("podman service"));
+
+  auto c = run_command(vbench_bin() + " cleanup");
+  INFO(c.out);
+  CHECK(c.exit_code == 0);
   CHECK(leftovers(run_id) == "");
 }

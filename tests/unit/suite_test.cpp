@@ -118,15 +118,15 @@ TEST_CASE("suite: errors name FILE:LINE:COLUMN", "[suite]") {
       {"duplicate workload", "[[workload]]\nname = \"cpu.int\"\n[[workload]]\nname = \"cpu.int\"\n",
        "t.toml:4:8: workload `cpu.int` is already listed at line 2 (sweep a parameter with an array instead)"},
       {"env without a kind", "[env.fast]\ncpus = 2\n",
-       "t.toml:1:1: env `fast` needs `kind = \"...\"` (one of: bare, container, kvm, oci, docker): its name is not a "
-       "kind"},
+       "t.toml:1:1: env `fast` needs `kind = \"...\"` (one of: bare, container, kvm, oci, docker, podman): its name "
+       "is not a kind"},
       {"unknown env kind", "[env.fast]\nkind = \"lxc\"\n",
-       "t.toml:2:8: unknown env kind `lxc` (kinds: bare, container, kvm, oci, docker)"},
+       "t.toml:2:8: unknown env kind `lxc` (kinds: bare, container, kvm, oci, docker, podman)"},
       {"env knob as a table", "[env.container.limits]\ncpus = 2\n",
        "t.toml:1:1: knob `limits` of env `container` must be a string, number or boolean, not a table"},
       {"baseline not an env", "[suite]\nbaseline = \"vm\"\n",
        "t.toml:2:12: baseline `vm` is neither an env of the suite (none) nor one of: bare, container, kvm, oci, "
-       "docker"},
+       "docker, podman"},
       {"exclude without include", "[suite]\nexclude = [\"net.*\"]\n[[workload]]\nname = \"cpu.int\"\n",
        "t.toml:2:12: exclude `net.*` matches no workload of the included suite"},
       {"syntax error", "[suite]\nrepetitions = \n",
@@ -437,7 +437,7 @@ TEST_CASE("suite: --env and --env-set", "[suite]") {
   auto bad = add_env(s, "container-half");
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.error().message ==
-        "env `container-half`: not defined by suite `t` and not one of: bare, container, kvm, oci, docker");
+        "env `container-half`: not defined by suite `t` and not one of: bare, container, kvm, oci, docker, podman");
 
   REQUIRE(apply_env_set(s, "container.cpus=1.5").ok());
   CHECK(s.env("container")->knobs.at("cpus") == "1.5");  // the driver's ParamSpec normalizes it
@@ -499,8 +499,8 @@ TEST_CASE("suite: the built-in suites parse and validate", "[suite]") {
       // only the workloads a layer can touch.
       std::set<std::string> kinds;
       for (const auto& e : s->envs) kinds.insert(e.kind);
-      CHECK(kinds == std::set<std::string>{"bare", "container", "oci", "docker"});
-      CHECK(s->envs.size() == 8);
+      CHECK(kinds == std::set<std::string>{"bare", "container", "oci", "docker", "podman"});
+      CHECK(s->envs.size() == 10);
       continue;
     }
     REQUIRE(s->envs.size() == 1);
