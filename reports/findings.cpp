@@ -35,6 +35,13 @@ bool by_size(const FindingLine& a, const FindingLine& b) {
   return std::abs(std::log1p(a.change)) > std::abs(std::log1p(b.change));
 }
 
+// "850 ns", "12.5 µs", "3.1 ms": an amount of CPU time.
+std::string ns_amount_text(double ns) {
+  if (ns < 1e3) return fmt::format("{:.3g} ns", ns);
+  if (ns < 1e6) return fmt::format("{:.3g} µs", ns / 1e3);
+  return fmt::format("{:.3g} ms", ns / 1e6);
+}
+
 }  // namespace
 
 std::string cpu_attribution_text(const EnvGrid& grid, const std::string& env, const std::string& workload,
@@ -59,7 +66,8 @@ std::string cpu_attribution_text(const EnvGrid& grid, const std::string& env, co
     if (in_base && base > 0)
       best_text = fmt::format("{} {} per {}", percent_change_text(growth / base), part, op);
     else
-      best_text = fmt::format("+{:.4g} ns {} per {} (none in {})", growth, part, op, grid.baseline);
+      best_text = fmt::format("+{} {} per {} ({} in {})", ns_amount_text(growth), part, op, in_base ? "0" : "none",
+                              grid.baseline);
   }
   return best_text;
 }

@@ -62,7 +62,8 @@ std::vector<const EnvGridLine*> finding_lines(const EnvGrid& grid);
 // time per operation (cpu_ns_per_op.user, .sys, .softirq, .guest: environment
 // statistics, drivers/cpu_accounting.hpp), the one whose median grew most
 // against the baseline, in ns per operation, as "+38% softirq per MiB" (or
-// "+1.2 µs guest per I/O (none in bare)" for a part the baseline lacks).
+// "+1.2 µs guest per I/O (none in bare)" for a part the baseline lacks or
+// has at 0).
 // Empty when no part grew or the run has no such statistics.
 std::string cpu_attribution_text(const EnvGrid& grid, const std::string& env, const std::string& workload,
                                  const std::string& params);

@@ -90,7 +90,7 @@ TEST_CASE("proc stat: children's times and guest time, softirq of chosen CPUs", 
   // cstime 20, guest_time (field 43) 400.
   const std::string line =
       "4242 (qemu-system-x86) S 1 4242 4242 0 -1 4194560 100 0 0 0 700 300 50 20 20 0 5 0 1000 1 1 "
-      "18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 17 1 0 0 400 0 0 0 0 0 0 0 0 0 0\n";
+      "18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 400 0 0 0 0 0 0 0 0\n";
   auto st = parse_proc_stat(line);
   REQUIRE(st);
   CHECK(st->utime == 700);
@@ -125,7 +125,7 @@ TEST_CASE("snapshots from a procfs tree the test builds", "[cpu_accounting]") {
   REQUIRE(mkdir_p(root + "/77/task/78"));
   REQUIRE(write_file(root + "/77/stat",
                      "77 (qemu) S 1 77 77 0 -1 0 0 0 0 0 700 300 50 20 20 0 5 0 1000 1 1 1 1 1 0 0 0 0 0 0 0 0 0 17 1 "
-                     "0 0 400 0 0\n"));
+                     "0 0 0 0 400 0 0\n"));
   REQUIRE(
       write_file(root + "/77/task/78/stat", "78 (CPU 0/TCG) R 1 77 77 0 -1 0 0 0 0 0 600 100 0 0 20 0 5 0 1000 1 1\n"));
   REQUIRE(write_file(root + "/stat", "cpu  1 0 1 1 0 0 9 0 0 0\ncpu0 1 0 1 1 0 0 4 0 0 0\ncpu1 0 0 0 0 0 0 5 0 0 0\n"));

@@ -274,6 +274,14 @@ TEST_CASE("findings name the part of the host CPU per operation that grew most",
   // A part the baseline lacks (guest: +30 from none) counts from zero, and loses to softirq's +50.
   CHECK(cpu_attribution_text(grid, "container", "net.tcp_stream", "duration=0.3") == "+50% softirq per MiB");
   CHECK(cpu_attribution_text(grid, "container", "cpu.int", "duration=0.3").empty());
+  // Only the guest part grew (from none): named with its amount.
+  for (auto& s : rs.samples)
+    if (s.env == "container" && s.workload == "net.tcp_stream")
+      for (auto& m : s.env_metrics)
+        if (m.name == "cpu_ns_per_op.sys" || m.name == "cpu_ns_per_op.softirq") m.value = 0;
+  const RunSummary sum2 = summarize_run(rs, "bare", 1);
+  CHECK(cpu_attribution_text(compare_envs(rs, sum2), "container", "net.tcp_stream", "duration=0.3") ==
+        "+30 ns guest per MiB (none in bare)");
   CHECK(is_cpu_attribution_metric("cpu_ns_per_op.softirq"));
   CHECK(is_cpu_attribution_metric("cycles_per_op"));
   CHECK_FALSE(is_cpu_attribution_metric("cgroup.cpu_usage"));
