@@ -4,6 +4,7 @@
 // after the last ')'.
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 #include "core/error.hpp"
 
@@ -13,10 +14,18 @@ struct ProcStat {
   char state = '?';         // field 3: R, S, D, Z, X, ...
   uint64_t utime = 0;       // field 14, clock ticks
   uint64_t stime = 0;       // field 15, clock ticks
+  uint64_t cutime = 0;      // field 16: waited-for children's (and their waited-for children's) utime
+  uint64_t cstime = 0;      // field 17: the same for stime
   uint64_t start_time = 0;  // field 22, clock ticks since boot
+  uint64_t guest_time = 0;  // field 43 (0 when absent): time running a vCPU in guest mode, also in utime
 };
 
 // Parses the text of a /proc/<pid>/stat or /proc/<pid>/task/<tid>/stat file.
 Result<ProcStat> parse_proc_stat(std::string_view text);
+
+// Softirq time in clock ticks from the text of /proc/stat: of the CPUs
+// listed (`cpuN` lines), or of the whole host (`cpu` line) when `cpus` is
+// empty. A listed CPU without a line is an error.
+Result<uint64_t> parse_softirq_ticks(std::string_view proc_stat, const std::vector<int>& cpus);
 
 }  // namespace vbench

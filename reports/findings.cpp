@@ -7,6 +7,8 @@
 #include <map>
 #include <set>
 
+#include "counters/per_op.hpp"
+
 namespace vbench {
 namespace {
 
@@ -33,7 +35,75 @@ bool by_size(const FindingLine& a, const FindingLine& b) {
   return std::abs(std::log1p(a.change)) > std::abs(std::log1p(b.change));
 }
 
+// "850 ns", "12.5 µs", "3.1 ms": an amount of CPU time.
+std::string ns_amount_text(double ns) {
+  if (ns < 1e3) return fmt::format("{:.3g} ns", ns);
+  if (ns < 1e6) return fmt::format("{:.3g} µs", ns / 1e3);
+  return fmt::format("{:.3g} ms", ns / 1e6);
+}
+
 }  // namespace
+
+std::string cpu_attribution_text(const EnvGrid& grid, const std::string& env, const std::string& workload,
+                                 const std::string& params) {
+  static const char* const kParts[] = {"user", "sys", "softirq", "guest"};
+  const std::string prefix = "cpu_ns_per_op.";
+  std::string best_text;
+  double best_growth = 0;
+  for (const auto& l : grid.lines) {
+    if (l.source != "env" || l.workload != workload || l.params != params || !l.metric.starts_with(prefix)) continue;
+    const std::string part = l.metric.substr(prefix.size());
+    if (std::find(std::begin(kParts), std::end(kParts), part) == std::end(kParts)) continue;
+    const SummaryRow* e = l.cell(env);
+    if (!e || e->stats.n == 0 || !std::isfinite(e->stats.median)) continue;
+    const SummaryRow* b = l.cell(grid.baseline);
+    const bool in_base = b && b->stats.n > 0 && std::isfinite(b->stats.median);
+    const double base = in_base ? b->stats.median : 0;
+    const double growth = e->stats.median - base;
+    if (!(growth > best_growth)) continue;
+    best_growth = growth;
+    const std::string op = l.unit.starts_with("ns/") ? l.unit.substr(3) : "op";
+    if (in_base && base > 0)
+      best_text = fmt::format("{} {} per {}", percent_change_text(growth / base), part, op);
+    else
+      best_text = fmt::format("+{} {} per {} ({} in {})", ns_amount_text(growth), part, op, in_base ? "0" : "none",
+                              grid.baseline);
+  }
+  return best_text;
+}
+
+bool is_cpu_attribution_metric(const std::string& metric) {
+  return metric == "cpu_ns_per_op" || metric.starts_with("cpu_ns_per_op.") || metric == "cycles_per_op" ||
+         metric == "instructions_per_op";
+}
+
+std::optional<double> counter_per_op_median(const EnvGrid& grid, const EnvGridLine& counter, const std::string& env,
+                                            std::string* op) {
+  if (counter.source != "counter") return std::nullopt;
+  // "host-cgroup:cycles" -> scope "host-cgroup:", event "cycles".
+  const size_t colon = counter.metric.find(':');
+  const std::string scope = colon == std::string::npos ? "" : counter.metric.substr(0, colon + 1);
+  auto median_of = [&](const std::string& metric, const std::string& source) -> std::optional<double> {
+    for (const auto& l : grid.lines) {
+      if (l.workload != counter.workload || l.params != counter.params || l.metric != metric || l.source != source)
+        continue;
+      const SummaryRow* r = l.cell(env);
+      if (r && r->stats.n > 0 && std::isfinite(r->stats.median)) {
+        if (op && metric == "cpu_ns_per_op") *op = l.unit.starts_with("ns/") ? l.unit.substr(3) : "op";
+        return r->stats.median;
+      }
+    }
+    return std::nullopt;
+  };
+  const SummaryRow* c = counter.cell(env);
+  if (!c || c->stats.n == 0) return std::nullopt;
+  const auto clock = median_of(scope + "task-clock", "counter");
+  const auto total = median_of("cpu_ns_per_op", "env");
+  if (!clock || !total) return std::nullopt;
+  double env_cpu = *total - median_of("cpu_ns_per_op.softirq", "env").value_or(0);
+  if (auto vcpu = median_of("cpu_ns_per_op.vcpu", "env")) env_cpu = *vcpu;
+  return counter_per_op(c->stats.median, *clock, env_cpu);
+}
 
 std::string percent_change_text(double change) {
   if (!std::isfinite(change)) return "n/a";
@@ -83,11 +153,18 @@ Findings find_overheads(const EnvGrid& grid) {
       t.any = true;
       if (std::isfinite(r->mde)) t.mde = std::max(t.mde, r->mde);
       const RatioVerdict v = verdict(r->ratio);
+      // An overhead names where the host's CPU time per operation grew.
+      auto attributed = [&](FindingLine f) {
+        if (!(r->ratio.value > 1)) return f;
+        f.attribution = cpu_attribution_text(grid, env, l->workload, l->params);
+        if (!f.attribution.empty()) f.text += "; " + f.attribution;
+        return f;
+      };
       if (v == RatioVerdict::Worse || v == RatioVerdict::Better) {
-        ef.significant.push_back(finding(l, r, label));
+        ef.significant.push_back(attributed(finding(l, r, label)));
         t.significant = true;
       } else if (v == RatioVerdict::TooFew) {
-        ef.unconfirmed.push_back(finding(l, r, label));
+        ef.unconfirmed.push_back(attributed(finding(l, r, label)));
         t.too_few = true;
       } else {
         const OverheadRatio& q = r->ratio;

@@ -16,6 +16,7 @@
 //  - unconfirmed: with too few repetitions for a CI, the largest differences
 //    seen, no significance claimed.
 // Lifecycle rows (start_s, boot_s, ...) take part like any other metric.
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,7 +33,8 @@ struct FindingLine {
   const EnvGridLine* line = nullptr;
   const SummaryRow* row = nullptr;
   double change = 0, change_lo = 0, change_hi = 0;  // env / baseline − 1 in the metric's own terms
-  std::string text;                                 // "net.tcp_stream throughput −19% [−24%, −15%]"
+  std::string attribution;  // the part of the host CPU per operation that grew most: "+38% softirq per MiB"
+  std::string text;         // "net.tcp_stream throughput −19% [−24%, −15%]; +38% softirq per MiB"
 };
 
 struct EnvFindings {
@@ -55,6 +57,28 @@ Findings find_overheads(const EnvGrid& grid);
 // The lines findings and the forest plot consider: workload metrics (not
 // counter-derived ones) and lifecycle metrics.
 std::vector<const EnvGridLine*> finding_lines(const EnvGrid& grid);
+
+// Where a workload's overhead in `env` goes: of the parts of the host's CPU
+// time per operation (cpu_ns_per_op.user, .sys, .softirq, .guest: environment
+// statistics, drivers/cpu_accounting.hpp), the one whose median grew most
+// against the baseline, in ns per operation, as "+38% softirq per MiB" (or
+// "+1.2 µs guest per I/O (none in bare)" for a part the baseline lacks or
+// has at 0).
+// Empty when no part grew or the run has no such statistics.
+std::string cpu_attribution_text(const EnvGrid& grid, const std::string& env, const std::string& workload,
+                                 const std::string& params);
+
+// The host-side attribution statistics: cpu_ns_per_op and its parts,
+// cycles_per_op, instructions_per_op.
+bool is_cpu_attribution_metric(const std::string& metric);
+
+// A counter line's median per operation in `env`: its count per CPU ns of
+// its own window (the task-clock of the same scope) × the environment's CPU
+// ns per operation (cpu_ns_per_op without softirq; the vCPU threads' for a
+// guest), counters/per_op.hpp. `op` gets the operation ("MiB"). Empty when
+// any of them is missing.
+std::optional<double> counter_per_op_median(const EnvGrid& grid, const EnvGridLine& counter, const std::string& env,
+                                            std::string* op = nullptr);
 
 // "−19%", "+3.2%" (a true minus sign).
 std::string percent_change_text(double change);

@@ -661,6 +661,58 @@ std::string section_sweep(const Report& rep) {
   return o + "</section>";
 }
 
+// Supported counters per operation of their workload (cycles per MiB, page
+// faults per transaction): counter per CPU ns × CPU ns per operation.
+std::string counters_per_op_table(const Report& rep, const std::vector<const EnvGridLine*>& lines) {
+  std::string rows;
+  for (const EnvGridLine* l : lines) {
+    if (l->source != "counter" || l->metric.ends_with("task-clock")) continue;
+    std::string cells, op;
+    bool any = false;
+    for (const auto& e : rep.cmp.envs) {
+      std::string this_op;
+      const auto v = counter_per_op_median(rep.cmp, *l, e, &this_op);
+      if (v) any = true, op = this_op;
+      cells += v ? fmt::format("<td class=\"num\" data-v=\"{}\">{}</td>", csv_number(*v), esc(si_text(*v)))
+                 : "<td class=\"num na\" data-v=\"\">–</td>";
+    }
+    if (!any) continue;
+    rows += "<tr>" + workload_cell(l->workload, l->params, rep.several_params(l->workload)) + "<td>" + esc(l->metric) +
+            "</td><td>" + esc("per " + op) + "</td>" + cells + "</tr>";
+  }
+  if (rows.empty()) return "";
+  std::string o =
+      "<h3>Counters per operation</h3><p>Each supported event per operation of its workload (the operation is "
+      "the one of <code>cpu_ns_per_op</code>): the event's count per nanosecond of its own CPU time "
+      "(<code>task-clock</code> of the same scope) × the environment's host CPU time per operation (softirq "
+      "left out; for a guest, its vCPU threads'). Medians.</p><div class=\"scroll\"><table class=\"sortable\" "
+      "id=\"counters-per-op\"><thead><tr><th scope=\"col\"><button type=\"button\">Workload</button></th><th "
+      "scope=\"col\"><button type=\"button\">Event</button></th><th scope=\"col\">Unit</th>";
+  for (const auto& e : rep.cmp.envs)
+    o += fmt::format("<th scope=\"col\" class=\"num\"><button type=\"button\">{}{}</button></th>", rep.swatch(e),
+                     esc(e));
+  return o + "</tr></thead><tbody>" + rows + "</tbody></table></div>";
+}
+
+// Where the time goes: the host's CPU time per operation of every workload,
+// charged to the environment (user, sys, guest) and to the host on its
+// behalf (softirq), against the baseline.
+std::string section_attribution(const Report& rep) {
+  std::vector<const EnvGridLine*> lines;
+  for (const auto& l : rep.cmp.lines)
+    if (l.source == "env" && is_cpu_attribution_metric(l.metric)) lines.push_back(&l);
+  if (lines.empty()) return "";
+  return "<section id=\"attribution\"><h2>Where the CPU time goes</h2><p>Host CPU time per operation of each "
+         "workload, measured by the host around every request (never reported by the agent): "
+         "<code>cpu_ns_per_op</code> is the environment's own CPU time (its process, cgroup or QEMU threads) plus "
+         "the softirq time of the CPUs it runs on; <code>.user</code>, <code>.sys</code>, <code>.softirq</code> and, "
+         "for guests, <code>.guest</code> (vCPU in guest mode), <code>.vcpu</code> and <code>.io</code> (QEMU's "
+         "other threads) are its parts. Per operation = CPU time during the request ÷ (the workload's rate × the "
+         "request's wall time); the unit names the operation. How each environment measures it: "
+         "<code>describe.cpu_accounting</code> under Environments.</p>" +
+         comparison_table(rep, lines, "attribution-table") + "</section>";
+}
+
 std::string section_counters(const Report& rep) {
   // Events no environment could count are one line, not rows of "unsupported".
   std::vector<const EnvGridLine*> lines;
@@ -692,6 +744,7 @@ std::string section_counters(const Report& rep) {
          "is not the same as zero. Counters prefixed with a scope (<code>host-cgroup:</code>, "
          "<code>host-vcpu:</code>) were counted from the host side.</p>";
     o += comparison_table(rep, lines, "counters-table");
+    o += counters_per_op_table(rep, lines);
   }
   // Environment-side statistics differ per environment (cgroup for
   // containers, QEMU for guests): one table each, workloads down, statistics across.
@@ -701,7 +754,7 @@ std::string section_counters(const Report& rep) {
     std::map<std::tuple<std::string, std::string, std::string>, const SummaryRow*> cells;
     for (const auto& l : rep.cmp.lines) {  // in the suite's order
       const SummaryRow* r = l.cell(env);
-      if (l.source != "env" || !r) continue;
+      if (l.source != "env" || !r || is_cpu_attribution_metric(l.metric)) continue;
       if (std::find_if(metrics.begin(), metrics.end(), [&](const auto& m) { return m.first == l.metric; }) ==
           metrics.end())
         metrics.push_back({l.metric, l.unit});
@@ -905,10 +958,15 @@ std::string render_html(const ResultSet& rs, const RunSummary& summary, const Ht
     std::string id, title, html;
   };
   std::vector<Part> parts = {
-      {"findings", "Findings", section_findings(rep)}, {"summary", "Summary", section_summary(rep)},
-      {"warnings", "Warnings", section_warnings(rep)}, {"families", "By family", section_families(rep)},
-      {"latency", "Latency", section_latency(rep)},    {"memlat", "Memory latency", section_sweep(rep)},
-      {"counters", "Counters", section_counters(rep)}, {"lifecycle", "Environments", section_lifecycle(rep)},
+      {"findings", "Findings", section_findings(rep)},
+      {"summary", "Summary", section_summary(rep)},
+      {"warnings", "Warnings", section_warnings(rep)},
+      {"families", "By family", section_families(rep)},
+      {"latency", "Latency", section_latency(rep)},
+      {"memlat", "Memory latency", section_sweep(rep)},
+      {"attribution", "CPU per operation", section_attribution(rep)},
+      {"counters", "Counters", section_counters(rep)},
+      {"lifecycle", "Environments", section_lifecycle(rep)},
       {"failures", "Failures", section_failures(rep)},
   };
   for (size_t i = 0; i < options.extra_sections.size(); ++i) {

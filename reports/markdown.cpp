@@ -72,8 +72,9 @@ std::string render_markdown(const ResultSet& rs, const RunSummary& summary) {
       if (!e.unconfirmed.empty()) {
         std::vector<std::string> seen;
         for (const auto& l : e.unconfirmed) seen.push_back(md(clip_text(l.text, 200)));
+        // " · " between them: a line may hold "; " itself (its attribution).
         o += fmt::format("- fewer than {} repetitions, no significance claimed; largest differences: {}\n",
-                         kMinRepetitionsForCI, fmt::join(seen, "; "));
+                         kMinRepetitionsForCI, fmt::join(seen, " · "));
       }
       if (!e.no_overhead.empty())
         o += fmt::format("- no measurable overhead (95% CI within ±{:.0f}%): {}\n", f.bound * 100,

@@ -11,6 +11,7 @@
 #include "core/clock.hpp"
 #include "core/resolve.hpp"
 #include "drivers/agent_channel.hpp"
+#include "drivers/cpu_accounting.hpp"
 #include "drivers/cpuset.hpp"
 #include "drivers/placement.hpp"
 #include "workloads/net_peer.hpp"
@@ -33,7 +34,11 @@ class BareSession : public Session {
   nlohmann::json describe() const override {
     nlohmann::json p = describe_placement(placement_.policy(), host_cpu_count());
     if (cpuset_given_) p["agent_note"] = "the cpuset knob pins the agent";
-    return {{"placement", p}};
+    return {{"placement", p},
+            {"cpu_accounting",
+             describe_cpu_accounting("the agent process and its reaped workload children: utime, stime, cutime, "
+                                     "cstime of /proc/PID/stat (clock ticks)",
+                                     placement_.policy(), host_cpu_count(), cpuset_given_)}};
   }
 
   Result<Sample> run(const WorkloadRequest& req) override {
@@ -51,8 +56,15 @@ class BareSession : public Session {
                                   req.needs_peer ? peer_.pid() : -1);
         !p)
       return p.error().context("bare");
+    // The agent reaps each workload child before it replies, so the child's
+    // CPU time is in the agent's cutime/cstime by then.
+    const auto irq_cpus = softirq_cpus(placement_.policy(), req.needs_peer, host_cpu_count(), cpuset_given_);
+    const auto cpu0 = cpu_snapshot(process_cpu_times(pid_, true), irq_cpus);
+    const uint64_t t0 = now_ns();
     auto s = ch_.run(req, scratch_, peer);
+    const double window_s = static_cast<double>(now_ns() - t0) / 1e9;
     if (!s) return s.error().context("bare");
+    add_cpu_attribution(*s, cpu0, cpu_snapshot(process_cpu_times(pid_, true), irq_cpus), window_s);
     return s;
   }
 

@@ -60,6 +60,7 @@ struct CgroupLimits {
 // not provide them).
 struct CgroupUsage {
   std::optional<double> cpu_usage_s;
+  std::optional<double> cpu_user_s, cpu_system_s;  // the kernel's split of cpu_usage_s
   std::optional<uint64_t> nr_periods, nr_throttled;
   std::optional<double> throttled_s;
   std::optional<uint64_t> memory_peak;  // since the last reset_peak()
@@ -112,6 +113,7 @@ struct CgroupFiles {
   const char* cpu_period;  // v1 only
   const char* cpu_stat;    // nr_periods, nr_throttled, throttled_{time,usec}
   const char* cpu_usage;   // v1 cpuacct.usage (ns); v2 usage_usec in cpu.stat
+  const char* cpu_split;   // v1 cpuacct.stat user/system (clock ticks); v2 user_usec/system_usec in cpu.stat
   const char* cpuset_cpus;
   const char* cpuset_mems;
   const char* memory_limit;

@@ -124,6 +124,17 @@ class CgroupV1 : public Cgroup {
     if (dir_.count("cpuacct"))
       if (auto t = cg_read(dir_["cpuacct"], F.cpu_usage))
         if (auto ns = parse_u64(*t)) u.cpu_usage_s = static_cast<double>(*ns) / 1e9;
+    if (dir_.count("cpuacct"))
+      if (auto t = cg_read(dir_["cpuacct"], F.cpu_split)) {
+        // "user N\nsystem M" in USER_HZ clock ticks (the kernel scales its
+        // split to cpuacct.usage: cputime_adjust).
+        auto kv = parse_flat_keyed(*t);
+        const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+        if (kv.count("user") && kv.count("system") && tick > 0) {
+          u.cpu_user_s = static_cast<double>(kv["user"]) / tick;
+          u.cpu_system_s = static_cast<double>(kv["system"]) / tick;
+        }
+      }
     if (dir_.count("cpu"))
       if (auto t = cg_read(dir_["cpu"], F.cpu_stat)) {
         auto kv = parse_flat_keyed(*t);

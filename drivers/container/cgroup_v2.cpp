@@ -113,6 +113,10 @@ class CgroupV2 : public Cgroup {
     if (auto t = cg_read(dir_, F.cpu_stat)) {
       auto kv = parse_flat_keyed(*t);
       if (kv.count("usage_usec")) u.cpu_usage_s = static_cast<double>(kv["usage_usec"]) / 1e6;
+      if (kv.count("user_usec") && kv.count("system_usec")) {
+        u.cpu_user_s = static_cast<double>(kv["user_usec"]) / 1e6;
+        u.cpu_system_s = static_cast<double>(kv["system_usec"]) / 1e6;
+      }
       if (kv.count("nr_periods")) u.nr_periods = kv["nr_periods"];
       if (kv.count("nr_throttled")) u.nr_throttled = kv["nr_throttled"];
       if (kv.count("throttled_usec")) u.throttled_s = static_cast<double>(kv["throttled_usec"]) / 1e6;

@@ -25,11 +25,24 @@
 #include "drivers/container/network.hpp"
 #include "drivers/container/security.hpp"
 #include "drivers/container/state.hpp"
+#include "drivers/cpu_accounting.hpp"
 #include "drivers/placement.hpp"
 #include "workloads/net_peer.hpp"
 
 namespace vbench {
 namespace {
+
+// The cgroup's CPU time as the attribution reads it: the precise total and
+// the kernel's user/system split of it.
+Result<CpuTimes> cgroup_cpu_times(const CgroupUsage& u) {
+  if (!u.cpu_usage_s) return make_error("the cgroup reports no CPU usage (no cpuacct controller)");
+  CpuTimes c;
+  c.usage = *u.cpu_usage_s * 1e9;
+  c.user = u.cpu_user_s.value_or(0) * 1e9;
+  c.sys = u.cpu_system_s.value_or(0) * 1e9;
+  c.split = u.cpu_user_s && u.cpu_system_s;
+  return c;
+}
 
 constexpr uint64_t kMinMemory = 16ull << 20;  // below this the agent itself cannot run
 // rootfs = overlay: the layers of each instance's root, on the host's disk
@@ -309,14 +322,21 @@ class ContainerSession : public Session {
         !p)
       return p.error().context(label());
     HostCounters* counters = host_counters(req.counters);
+    const auto irq_cpus =
+        softirq_cpus(placement_.policy(), req.needs_peer, host_cpu_count(), !cfg_.limits.cpuset.empty());
     const CgroupUsage before = cgroup_->usage();
     if (auto s = cgroup_->reset_peak(); !s) return s.error().context(label());
+    const auto cpu0 = cpu_snapshot(cgroup_cpu_times(before), irq_cpus);
+    const uint64_t t0 = now_ns();
     if (counters) (void)counters->start();
     auto s = ch_.run(req, spec_.scratch_dir.empty() ? "" : kScratchInContainer, peer);
     if (counters) (void)counters->stop();
+    const double window_s = static_cast<double>(now_ns() - t0) / 1e9;
     const CgroupUsage after = cgroup_->usage();
+    const auto cpu1 = cpu_snapshot(cgroup_cpu_times(after), irq_cpus);
     if (!s) return agent_failure(s.error());
     add_host_counter_readings(*s, req.counters, counters);
+    add_cpu_attribution(*s, cpu0, cpu1, window_s);
     auto metrics = cgroup_sample_metrics(before, after);
     s->env_metrics.insert(s->env_metrics.end(), metrics.begin(), metrics.end());
     if (!s->ok && before.oom_kills && after.oom_kills && *after.oom_kills > *before.oom_kills)
@@ -423,6 +443,12 @@ class ContainerSession : public Session {
     if (cfg_.userns) j["namespaces"].push_back("user");
     if (init_pid_ > 0) j["init_pid"] = init_pid_;  // in the host's PID namespace
     j["placement"] = describe_placement(placement_.policy(), host_cpu_count());
+    j["cpu_accounting"] = describe_cpu_accounting(
+        cgroup_ && cgroup_->version() == CgroupVersion::V1
+            ? "the container's cgroup: cpuacct.usage (ns) for its total, cpuacct.stat user/system (clock ticks) "
+              "for the split"
+            : "the container's cgroup: cpu.stat usage_usec for its total, user_usec/system_usec for the split",
+        placement_.policy(), host_cpu_count(), !cfg_.limits.cpuset.empty());
     if (!cfg_.limits.cpuset.empty()) j["placement"]["agent_note"] = "the cpuset knob confines the agent";
     if (cgroup_) j["cgroup_notes"] = cgroup_->notes();
     if (!oom_note_.empty()) j["oom"] = oom_note_;

@@ -17,7 +17,9 @@
 #include "core/sha256.hpp"
 #include "core/units.hpp"
 #include "drivers/agent_channel.hpp"
+#include "drivers/container/cgroup.hpp"
 #include "drivers/container/state.hpp"
+#include "drivers/cpu_accounting.hpp"
 #include "drivers/docker/http_unix.hpp"
 #include "drivers/docker/podman_service.hpp"
 #include "drivers/docker/tar.hpp"
@@ -362,7 +364,34 @@ class DockerSession : public Session {
       const auto& hc = (*c)["HostConfig"];
       if (hc.is_object()) daemon_["container_runtime"] = hc.value("Runtime", "");
       if (hc.is_object() && hc.contains("SecurityOpt")) daemon_["container_security_opt"] = hc["SecurityOpt"];
+      // The container's cgroup, for CPU accounting: where its PID 1 lives.
+      const auto& st = (*c)["State"];
+      if (st.is_object() && st.contains("Pid") && st["Pid"].is_number_integer())
+        cgroup_dirs_ = process_cgroup_dirs(st["Pid"].get<pid_t>());
     }
+  }
+
+  // The directories of a host process's cgroups (from /proc/PID/cgroup and
+  // the host's cgroup mounts): the daemon's cgroup driver decides the path.
+  static std::vector<std::string> process_cgroup_dirs(pid_t pid) {
+    std::vector<std::string> out;
+    auto host = detect_cgroups();
+    auto text = read_file(fmt::format("/proc/{}/cgroup", pid), 1 << 16);
+    if (!host || !text) return out;
+    // "4:cpu,cpuacct:/docker/ID" (v1) or "0::/system.slice/docker-ID.scope" (v2).
+    for (size_t p = 0; p < text->size();) {
+      size_t nl = text->find('\n', p);
+      if (nl == std::string::npos) nl = text->size();
+      const std::string line = text->substr(p, nl - p);
+      p = nl + 1;
+      const size_t a = line.find(':'), b = line.find(':', a + 1);
+      if (a == std::string::npos || b == std::string::npos) continue;
+      const std::string controllers = line.substr(a + 1, b - a - 1), path = line.substr(b + 1);
+      if (controllers.empty() && !host->v2_mount.empty()) out.push_back(host->v2_mount + path);
+      if (controllers.find("cpuacct") != std::string::npos && host->v1_mounts.count("cpuacct"))
+        out.push_back(host->v1_mounts.at("cpuacct") + path);
+    }
+    return out;
   }
 
   Result<Sample> run(const WorkloadRequest& req) override {
@@ -384,8 +413,14 @@ class DockerSession : public Session {
       }
       peer = peer_addr_;
     }
+    // The container's cgroup, as the daemon made it; nothing is pinned, so
+    // softirq is the whole host's.
+    const auto cpu0 = cpu_snapshot(cgroup_dir_cpu_times(cgroup_dirs_), {});
+    const uint64_t t0 = now_ns();
     auto s = ch_.run(req, spec_.scratch_dir.empty() ? "" : kScratch, peer);
+    const double window_s = static_cast<double>(now_ns() - t0) / 1e9;
     if (!s) return s.error().context(label());
+    add_cpu_attribution(*s, cpu0, cpu_snapshot(cgroup_dir_cpu_times(cgroup_dirs_), {}), window_s);
     return s;
   }
 
@@ -443,18 +478,22 @@ class DockerSession : public Session {
     if (cfg_.cpus > 0) limits["cpus"] = cfg_.cpus;
     if (!cfg_.cpuset.empty()) limits["cpuset"] = cfg_.cpuset;
     if (cfg_.memory > 0) limits["memory"] = cfg_.memory;
-    nlohmann::json j = {{"engine", kind_name(engine_)},
-                        {"instance", instance_},
-                        {"image", image_},
-                        {"socket", engine_ == Engine::Podman ? "vbench's podman system service" : api_.socket_path()},
-                        {"daemon", daemon_},
-                        {"network", to_string(cfg_.network)},
-                        {"peer_host", peer_host_},
-                        {"runtime", cfg_.runtime.empty() ? "daemon default" : cfg_.runtime},
-                        {"seccomp", to_string(cfg_.seccomp)},
-                        {"storage", spec_.scratch_dir.empty() ? "none" : to_string(cfg_.storage)},
-                        {"limits", limits},
-                        {"ulimits", ulimits_}};
+    nlohmann::json j = {
+        {"engine", kind_name(engine_)},
+        {"instance", instance_},
+        {"image", image_},
+        {"socket", engine_ == Engine::Podman ? "vbench's podman system service" : api_.socket_path()},
+        {"daemon", daemon_},
+        {"network", to_string(cfg_.network)},
+        {"peer_host", peer_host_},
+        {"runtime", cfg_.runtime.empty() ? "daemon default" : cfg_.runtime},
+        {"seccomp", to_string(cfg_.seccomp)},
+        {"storage", spec_.scratch_dir.empty() ? "none" : to_string(cfg_.storage)},
+        {"limits", limits},
+        {"ulimits", ulimits_},
+        {"cpu_accounting", describe_cpu_accounting("the container's cgroup (found from its PID 1's /proc/PID/cgroup): "
+                                                   "cpuacct.usage and cpuacct.stat (v1) or cpu.stat (v2)",
+                                                   Placement::None, host_cpu_count())}};
     if (!agent_.is_null()) j["agent"] = agent_;
     return j;
   }
@@ -473,7 +512,8 @@ class DockerSession : public Session {
   AgentChannel ch_;
   nlohmann::json agent_;
   nlohmann::json daemon_ = nlohmann::json::object();
-  nlohmann::json ulimits_;  // what the container was given
+  nlohmann::json ulimits_;                // what the container was given
+  std::vector<std::string> cgroup_dirs_;  // the container's cgroup directories (CPU accounting)
   PeerProcess peer_;
   std::string peer_addr_;
   std::vector<Metric> lifecycle_;

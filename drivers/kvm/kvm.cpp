@@ -27,6 +27,7 @@
 #include "core/units.hpp"
 #include "counters/counters.hpp"
 #include "drivers/agent_channel.hpp"
+#include "drivers/cpu_accounting.hpp"
 #include "drivers/cpuset.hpp"
 #include "drivers/kvm/accel.hpp"
 #include "drivers/kvm/console.hpp"
@@ -373,6 +374,10 @@ Status KvmSession::pin_vcpus() {
     p["qemu_threads"] = threads;
     if (!cfg_.vcpu_pinning.empty()) p["agent_note"] = "the vcpu_pinning knob pins the vCPUs";
     describe_["placement"] = p;
+    describe_["cpu_accounting"] = describe_cpu_accounting(
+        "QEMU: /proc/PID/stat utime/stime (threads that exited included) and guest_time for guest mode; "
+        "/proc/PID/task/TID/stat of the vCPU threads for the vCPU / I/O split (clock ticks)",
+        placement_.policy(), host_cpu_count(), !cfg_.vcpu_pinning.empty());
   }
   if (cfg_.vcpu_pinning.empty()) return {};
   auto host = parse_cpu_list(cfg_.vcpu_pinning);
@@ -620,13 +625,24 @@ Result<Sample> KvmSession::run(const WorkloadRequest& req) {
       !p)
     return p.error().context(label());
   const std::string stat = fmt::format("/proc/{}/stat", qemu_pid_);
+  const auto irq_cpus = softirq_cpus(placement_.policy(), req.needs_peer, host_cpu_count(), !cfg_.vcpu_pinning.empty());
+  // Under TCG the CPU never enters guest mode: no guest part to report.
+  auto qemu_times = [&]() {
+    auto t = cpu_snapshot(qemu_cpu_times(qemu_pid_, vcpu_tids_), irq_cpus);
+    if (t && accel_.accel != "kvm") t->guest.reset();
+    return t;
+  };
+  const auto times0 = qemu_times();
   const auto cpu0 = cpu_seconds(stat);
   const double vcpu0 = vcpu_cpu_seconds();
   const auto exits0 = kvm_exit_counts();
   HostCounters* counters = vcpu_counters(req.counters);
+  const uint64_t t0 = now_ns();
   if (counters) (void)counters->start();
   auto s = ch_.run(req, kGuestScratch, peer);
   if (counters) (void)counters->stop();
+  const double window_s = static_cast<double>(now_ns() - t0) / 1e9;
+  const auto times1 = s ? qemu_times() : std::nullopt;
   if (!s) {
     if (!qemu_running()) {
       dead_ = true;
@@ -653,6 +669,7 @@ Result<Sample> KvmSession::run(const WorkloadRequest& req) {
     for (auto& m : derived_counter_metrics(readings)) s->metrics.push_back(std::move(m));
     s->counters.insert(s->counters.end(), readings.begin(), readings.end());
   }
+  add_cpu_attribution(*s, times0, times1, window_s);
   if (kvm_stats_) {
     const auto exits1 = kvm_exit_counts();
     for (const auto& [name, v1] : exits1) {

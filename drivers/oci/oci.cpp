@@ -17,6 +17,7 @@
 #include "drivers/container/network.hpp"
 #include "drivers/container/rootfs.hpp"
 #include "drivers/container/state.hpp"
+#include "drivers/cpu_accounting.hpp"
 #include "drivers/kvm/run_state.hpp"
 #include "drivers/oci/bundle.hpp"
 #include "drivers/oci/runtime.hpp"
@@ -212,8 +213,14 @@ class OciSession : public Session {
       }
       peer = peer_addr_;
     }
+    // The runtime's cgroup (cgroupsPath /vbench/<instance> in every
+    // hierarchy); nothing is pinned, so softirq is the whole host's.
+    const auto cpu0 = cpu_snapshot(cgroup_dir_cpu_times(rec_.cgroup_dirs), {});
+    const uint64_t t0 = now_ns();
     auto s = ch_.run(req, spec_.scratch_dir.empty() ? "" : kScratchInContainer, peer);
+    const double window_s = static_cast<double>(now_ns() - t0) / 1e9;
     if (!s) return s.error().context(label());
+    add_cpu_attribution(*s, cpu0, cpu_snapshot(cgroup_dir_cpu_times(rec_.cgroup_dirs), {}), window_s);
     return s;
   }
 
@@ -258,17 +265,21 @@ class OciSession : public Session {
     if (!l.cpuset.empty()) limits["cpuset"] = l.cpuset;
     if (l.memory > 0) limits["memory"] = l.memory;
     if (l.pids > 0) limits["pids"] = l.pids;
-    nlohmann::json j = {{"instance", rec_.instance},
-                        {"runtime", {{"name", rt_.name}, {"path", rt_.path}, {"version", rt_.version}}},
-                        {"cgroups_path", fmt::format("/{}/{}", kCgroupParent, rec_.instance)},
-                        {"limits", limits},
-                        {"network", net_.describe()},
-                        {"capabilities", "docker-default"},
-                        {"no_new_privileges", true},
-                        {"seccomp", "none (no profile in config.json)"},
-                        {"rootfs", "read-only bundle rootfs; agent bind-mounted read-only"},
-                        {"scratch", spec_.scratch_dir.empty() ? "none" : "bind"},
-                        {"namespaces", {"pid", "ipc", "uts", "mount", "cgroup", "network (prepared by vbench)"}}};
+    nlohmann::json j = {
+        {"instance", rec_.instance},
+        {"runtime", {{"name", rt_.name}, {"path", rt_.path}, {"version", rt_.version}}},
+        {"cgroups_path", fmt::format("/{}/{}", kCgroupParent, rec_.instance)},
+        {"limits", limits},
+        {"network", net_.describe()},
+        {"capabilities", "docker-default"},
+        {"no_new_privileges", true},
+        {"seccomp", "none (no profile in config.json)"},
+        {"rootfs", "read-only bundle rootfs; agent bind-mounted read-only"},
+        {"scratch", spec_.scratch_dir.empty() ? "none" : "bind"},
+        {"namespaces", {"pid", "ipc", "uts", "mount", "cgroup", "network (prepared by vbench)"}},
+        {"cpu_accounting", describe_cpu_accounting("the runtime's cgroup /vbench/<instance>: cpuacct.usage and "
+                                                   "cpuacct.stat (v1) or cpu.stat (v2)",
+                                                   Placement::None, host_cpu_count())}};
     if (!agent_.is_null()) j["agent"] = agent_;
     return j;
   }

@@ -4,16 +4,22 @@
 // format picked by `vbench report -o`, and the CSVs read back with libcsv to
 // the numbers of results.json.
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cmath>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "analysis/summary.hpp"
 #include "chromium.hpp"
 #include "core/fs.hpp"
 #include "model/results.hpp"
+#include "reports/findings.hpp"
 #include "reports/format.hpp"
 #include "support.hpp"
 #include "tests/csv_check.hpp"
+#include "workloads/operations.hpp"
 
 using namespace vbtest;
 
@@ -67,6 +73,85 @@ bool env_available(const std::string& name, std::string* reason) {
     }
   *reason = "no driver " + name;
   return false;
+}
+
+// Host CPU per operation (issue 12, item 3) in a bare + container run: every
+// workload that ran has cpu_ns_per_op and its parts in both environments, in
+// results.csv too, with values a reader can trust.
+void check_cpu_attribution(const vbench::ResultSet& rs, const std::string& csv) {
+  const double tick_ns = 1e9 / static_cast<double>(sysconf(_SC_CLK_TCK));
+  std::map<std::string, std::set<std::string>> with;  // env -> workloads with the total and every part
+  std::set<std::string> ran;
+  for (const auto& s : rs.samples) {
+    if (!s.ok || s.warmup) continue;
+    ran.insert(s.workload);
+    std::map<std::string, double> m;
+    for (const auto& e : s.env_metrics)
+      if (e.name.starts_with("cpu_ns_per_op")) m[e.name] = e.value;
+    INFO(s.env << " " << s.workload);
+    if (!m.count("cpu_ns_per_op")) continue;
+    for (const char* part : {"cpu_ns_per_op.user", "cpu_ns_per_op.sys", "cpu_ns_per_op.softirq"}) {
+      INFO(part);
+      REQUIRE(m.count(part));
+      CHECK(std::isfinite(m[part]));
+      CHECK(m[part] >= 0);
+    }
+    const double total = m["cpu_ns_per_op"];
+    CHECK(std::isfinite(total));
+    CHECK(total > 0);  // every workload burns some CPU
+    // The parts add up to the total. Bare: the total is their sum (ticks of
+    // the agent's /proc/PID/stat). Container: the total is cpuacct.usage (ns)
+    // and the split is cpuacct.stat in clock ticks, each of user and system
+    // truncated to a tick, and the kernel's cputime_adjust keeps each side
+    // monotonic rather than exact: 3 ticks of slack per sample, plus 5%.
+    auto rate = vbench::operation_rate(s.workload, s.metrics);
+    REQUIRE(rate);
+    const double ops = rate->per_s * s.wall_s;  // the agent's wall time: the host's window within ms
+    REQUIRE(ops > 0);
+    const double parts = m["cpu_ns_per_op.user"] + m["cpu_ns_per_op.sys"] + m["cpu_ns_per_op.softirq"];
+    INFO("parts " << parts << " total " << total << " ops " << ops);
+    CHECK(std::abs(parts - total) <= 3 * tick_ns / ops + 0.05 * total);
+    CHECK_FALSE(m.count("cpu_ns_per_op.guest"));  // no guest here
+    with[s.env].insert(s.workload);
+  }
+  CHECK(with["bare"] == ran);
+  CHECK(with["container"] == ran);
+  // results.csv rows: env,workload,params,metric,unit,...
+  auto csv_has = [&](const std::string& start, const std::string& metric_unit) {
+    for (size_t p = 0; p < csv.size();) {
+      const size_t nl = csv.find('\n', p);
+      const std::string line = csv.substr(p, nl == std::string::npos ? std::string::npos : nl - p);
+      if (line.starts_with(start) && line.find("," + metric_unit + ",") != std::string::npos) return true;
+      if (nl == std::string::npos) break;
+      p = nl + 1;
+    }
+    return false;
+  };
+  for (const char* env : {"bare", "container"}) {
+    INFO(env);
+    CHECK(csv_has(std::string(env) + ",net.tcp_stream,", "cpu_ns_per_op,ns/MiB"));
+    CHECK(csv_has(std::string(env) + ",net.tcp_stream,", "cpu_ns_per_op.softirq,ns/MiB"));
+    CHECK(csv_has(std::string(env) + ",net.tcp_rr,", "cpu_ns_per_op.sys,ns/transaction"));
+    CHECK(csv_has(std::string(env) + ",os.syscall,", "cpu_ns_per_op.user,ns/call"));
+  }
+  // Where the container's CPU per MiB of TCP grew, the findings name the part.
+  const auto summary = vbench::summarize_run(rs, "bare", 1);
+  const auto grid = vbench::compare_envs(rs, summary);
+  std::string params;
+  auto median = [&](const std::string& env, const std::string& metric) {
+    for (const auto& r : summary.rows)
+      if (r.env == env && r.workload == "net.tcp_stream" && r.metric == metric) {
+        params = r.params;
+        return r.stats.median;
+      }
+    return std::nan("");
+  };
+  const double b = median("bare", "cpu_ns_per_op"), c = median("container", "cpu_ns_per_op");
+  const double tb = median("bare", "throughput"), tc = median("container", "throughput");
+  const std::string why = vbench::cpu_attribution_text(grid, "container", "net.tcp_stream", params);
+  WARN("net.tcp_stream: throughput bare " << tb << " container " << tc << " Mbit/s; cpu_ns_per_op bare " << b
+                                          << " container " << c << " ns/MiB; grew most: " << why);
+  if (c > 1.1 * b) CHECK(why.ends_with("per MiB"));
 }
 
 }  // namespace
@@ -337,6 +422,7 @@ TEST_CASE("vbench run with no --env compares every real environment, and the rep
   CHECK(container_ratios > 20);
   CHECK(lifecycle_rows >= 3);  // start_s of both, teardown_s of the container
   check_summary_csv(vbench::read_file(dir + "/results.csv").value(), json);
+  check_cpu_attribution(*rs, vbench::read_file(dir + "/results.csv").value());
 
   // report.md: findings before the table, at most one warning line per cause.
   const auto md = vbench::read_file(dir + "/report.md");
@@ -371,6 +457,8 @@ TEST_CASE("vbench run with no --env compares every real environment, and the rep
   CHECK(c.eval("(() => { const b = document.querySelector('#findings figure.forest svg').getBoundingClientRect();"
                " return b.width > 600 && b.height > 300; })()") == true);
   CHECK(c.eval("document.querySelector('#findings').textContent.includes('container against bare')") == true);
+  // Where the CPU goes: one table of every workload's host CPU per operation.
+  CHECK(c.eval("document.querySelectorAll('#attribution-table tbody tr').length").get<int>() >= 4 * 19);
   const std::string png = c.screenshot(1280, 1600);
   REQUIRE(vbench::write_file(dir + "/findings.png", png).ok());
   REQUIRE(png.size() > 20000);

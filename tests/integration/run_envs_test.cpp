@@ -118,6 +118,22 @@ TEST_CASE("smoke in bare, container and kvm: one result set with ratios for both
   CHECK(scopes["container"] == std::set<std::string>{"agent", "host-cgroup"});
   CHECK(scopes[kvm] == std::set<std::string>{"agent", "host-vcpu"});
 
+  // Host CPU per operation in every environment; for the guest split into
+  // QEMU's vCPU threads and the rest, the vCPU side doing the work.
+  for (const auto& s : rs->samples) {
+    if (!s.ok) continue;
+    std::map<std::string, double> m;
+    for (const auto& e : s.env_metrics) m[e.name] = e.value;
+    INFO(s.env << " " << s.workload);
+    CHECK(m["cpu_ns_per_op"] > 0);
+    CHECK(m.count("cpu_ns_per_op.softirq") == 1);
+    if (s.env == kvm) {
+      CHECK(m["cpu_ns_per_op.vcpu"] > 0);
+      CHECK(m.count("cpu_ns_per_op.io") == 1);
+      CHECK(m.count("cpu_ns_per_op.guest") == (kvm == "kvm" ? 1 : 0));  // none under TCG
+    }
+  }
+
   // An emulated guest is said so, in the results and on the terminal.
   if (kvm == "kvm[tcg]") {
     auto json = vbench::read_file(dir + "/results.json");

@@ -203,10 +203,18 @@ TEST_CASE("cgroup v2: usage parses cpu.stat, memory.peak, memory.events and io.s
   // it; the test stands in for the kernel by rewriting the file.
   REQUIRE((*cg)->reset_peak());
   t.file(rel + "/memory.peak", "65536\n");
-  t.file(rel + "/cpu.stat", "usage_usec 3500000\nnr_periods 20\nnr_throttled 9\nthrottled_usec 800000\n");
+  t.file(rel + "/cpu.stat",
+         "usage_usec 3500000\nuser_usec 2000000\nsystem_usec 1500000\nnr_periods 20\nnr_throttled 9\n"
+         "throttled_usec 800000\n");
   t.file(rel + "/memory.events", "oom_kill 2\n");
   auto after = (*cg)->usage();
   CHECK(after.memory_peak == 65536u);
+  // The user/system split of the usage (microseconds on v2).
+  REQUIRE(after.cpu_user_s);
+  CHECK(*after.cpu_user_s == Approx(2.0));
+  CHECK(*after.cpu_system_s == Approx(1.5));
+  REQUIRE(before.cpu_user_s);
+  CHECK(*before.cpu_system_s == Approx(0.5));
 
   auto m = cgroup_sample_metrics(before, after);
   auto get = [&](const std::string& n) {
@@ -279,6 +287,7 @@ TEST_CASE("cgroup v1: cpuset values are inherited, memsw caps swap, names map pe
   CHECK(t.read("sys/fs/cgroup/blkio/vbench/r1-container/blkio.throttle.read_iops_device") == "8:0 500");
 
   t.file("sys/fs/cgroup/cpuacct/vbench/r1-container/cpuacct.usage", "1500000000\n");
+  t.file("sys/fs/cgroup/cpuacct/vbench/r1-container/cpuacct.stat", "user 120\nsystem 30\n");
   t.file("sys/fs/cgroup/cpu/vbench/r1-container/cpu.stat", "nr_periods 3\nnr_throttled 2\nthrottled_time 7000000\n");
   t.file(mem + "/memory.max_usage_in_bytes", "4096\n");
   t.file(mem + "/memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 3\n");
@@ -286,6 +295,11 @@ TEST_CASE("cgroup v1: cpuset values are inherited, memsw caps swap, names map pe
          "8:0 Read 4096\n8:0 Write 512\n8:0 Sync 0\n8:0 Total 4608\nTotal 4608\n");
   auto u = (*cg)->usage();
   CHECK(*u.cpu_usage_s == Approx(1.5));
+  // cpuacct.stat is in USER_HZ clock ticks.
+  const double hz = static_cast<double>(sysconf(_SC_CLK_TCK));
+  REQUIRE(u.cpu_user_s);
+  CHECK(*u.cpu_user_s == Approx(120 / hz));
+  CHECK(*u.cpu_system_s == Approx(30 / hz));
   CHECK(u.nr_throttled == 2u);
   CHECK(*u.throttled_s == Approx(0.007));
   CHECK(u.memory_peak == 4096u);

@@ -240,3 +240,97 @@ TEST_CASE("placement: pin_process sets the affinity of every thread of a process
   sched_setaffinity(0, sizeof before, &before);
   CHECK_FALSE(pin_process(999999999, {0}).ok());
 }
+
+TEST_CASE("findings name the part of the host CPU per operation that grew most", "[findings][cpu_accounting]") {
+  // container's tcp_stream: throughput −20%; per MiB its user time is the
+  // same, sys +10%, softirq +50% (the largest growth in ns: 100 → 150).
+  ResultSet rs = comparison();
+  for (auto& s : rs.samples) {
+    if (s.workload != "net.tcp_stream") continue;
+    const bool c = s.env == "container";
+    const double w = 1 + (s.round % 4) * 0.001;
+    s.env_metrics = {{"cpu_ns_per_op", (c ? 570 : 500) * w, "ns/MiB", Better::Lower},
+                     {"cpu_ns_per_op.user", 200 * w, "ns/MiB", Better::Lower},
+                     {"cpu_ns_per_op.sys", (c ? 220 : 200) * w, "ns/MiB", Better::Lower},
+                     {"cpu_ns_per_op.softirq", (c ? 150 : 100) * w, "ns/MiB", Better::Lower}};
+    if (c) s.env_metrics.push_back({"cpu_ns_per_op.guest", 30 * w, "ns/MiB", Better::Lower});
+  }
+  const RunSummary sum = summarize_run(rs, "bare", 1);
+  const EnvGrid grid = compare_envs(rs, sum);
+  const Findings f = find_overheads(grid);
+  REQUIRE(f.envs.size() == 1);
+  const FindingLine* stream = nullptr;
+  for (const auto& l : f.envs[0].significant)
+    if (l.line->workload == "net.tcp_stream") stream = &l;
+  REQUIRE(stream);
+  CHECK(stream->attribution == "+50% softirq per MiB");
+  CHECK(stream->text.rfind("net.tcp_stream throughput −20% [", 0) == 0);
+  CHECK(stream->text.ends_with("]; +50% softirq per MiB"));
+  // The attribution statistics are environment rows, not findings of their own.
+  for (const auto& l : f.envs[0].significant) CHECK_FALSE(is_cpu_attribution_metric(l.line->metric));
+  // Workloads without the statistics, or an improvement, name nothing.
+  for (const auto& l : f.envs[0].significant)
+    if (l.line->workload != "net.tcp_stream") CHECK(l.attribution.empty());
+  // A part the baseline lacks (guest: +30 from none) counts from zero, and loses to softirq's +50.
+  CHECK(cpu_attribution_text(grid, "container", "net.tcp_stream", "duration=0.3") == "+50% softirq per MiB");
+  CHECK(cpu_attribution_text(grid, "container", "cpu.int", "duration=0.3").empty());
+  // Only the guest part grew (from none): named with its amount.
+  for (auto& s : rs.samples)
+    if (s.env == "container" && s.workload == "net.tcp_stream")
+      for (auto& m : s.env_metrics)
+        if (m.name == "cpu_ns_per_op.sys" || m.name == "cpu_ns_per_op.softirq") m.value = 0;
+  const RunSummary sum2 = summarize_run(rs, "bare", 1);
+  CHECK(cpu_attribution_text(compare_envs(rs, sum2), "container", "net.tcp_stream", "duration=0.3") ==
+        "+30 ns guest per MiB (none in bare)");
+  CHECK(is_cpu_attribution_metric("cpu_ns_per_op.softirq"));
+  CHECK(is_cpu_attribution_metric("cycles_per_op"));
+  CHECK_FALSE(is_cpu_attribution_metric("cgroup.cpu_usage"));
+
+  // The HTML report has the table of them; the per-env statistics tables do not.
+  const std::string html = render_html(rs, sum);
+  CHECK(html.find("<section id=\"attribution\">") != std::string::npos);
+  CHECK(html.find("id=\"attribution-table\"") != std::string::npos);
+}
+
+TEST_CASE("counters per operation from the medians of a run", "[findings][counters][cpu_accounting]") {
+  // bare: the agent counted 3e9 cycles in 1e9 ns of task-clock (3 GHz), and
+  // the host charged 600 ns per transaction of which 100 softirq: 500 ns of
+  // the agent's own CPU = 1500 cycles per transaction.
+  ResultSet rs;
+  rs.meta.run_id = "vb261201000000-fffff1";
+  rs.meta.baseline_env = "bare";
+  rs.envs = {EnvRecord{"bare", "bare", "bare", true, "", {}, {}, {}}};
+  for (int i = 0; i < 3; ++i) {
+    Sample s = sample("bare", "net.tcp_rr", i, {{"tps", 1000, "trans/s", Better::Higher}});
+    auto reading = [](const std::string& name, std::optional<double> v) {
+      CounterReading r;
+      r.name = name;
+      r.value = v;
+      if (!v) r.status = "unsupported";
+      return r;
+    };
+    s.counters = {reading("task-clock", 1e9), reading("cycles", 3e9), reading("instructions", std::nullopt)};
+    s.env_metrics = {{"cpu_ns_per_op", 600, "ns/transaction", Better::Lower},
+                     {"cpu_ns_per_op.softirq", 100, "ns/transaction", Better::Lower}};
+    rs.samples.push_back(s);
+  }
+  const RunSummary sum = summarize_run(rs, "bare", 1);
+  const EnvGrid grid = compare_envs(rs, sum);
+  const EnvGridLine* cycles = nullptr;
+  const EnvGridLine* instructions = nullptr;
+  for (const auto& l : grid.lines) {
+    if (l.metric == "cycles") cycles = &l;
+    if (l.metric == "instructions") instructions = &l;
+  }
+  REQUIRE(cycles);
+  std::string op;
+  auto v = counter_per_op_median(grid, *cycles, "bare", &op);
+  REQUIRE(v);
+  CHECK(*v == Approx(1500));
+  CHECK(op == "transaction");
+  REQUIRE(instructions);
+  CHECK_FALSE(counter_per_op_median(grid, *instructions, "bare"));  // unsupported: no value, not zero
+  const std::string html = render_html(rs, sum);
+  CHECK(html.find("id=\"counters-per-op\"") != std::string::npos);
+  CHECK(html.find("per transaction") != std::string::npos);
+}
