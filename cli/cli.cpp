@@ -84,6 +84,19 @@ Result<std::map<std::string, nlohmann::json>> normalize_knobs(const SuiteEnv& en
   const auto specs = d.knobs();
   for (const auto& [k, v] : env.knobs) {
     if (k == "kind") continue;
+    // `agent`: every kind of environment runs a vbench-agent, so every kind
+    // may name its own (an A/B run of two builds: base and head as two
+    // environments of one interleaved run). The scheduler hands it to the
+    // driver as EnvSpec.agent_path.
+    if (k == kAgentKnob) {
+      if (!v.is_string() || v.get<std::string>().empty())
+        return make_error("environment `{}`: knob `agent` must be the path of a vbench-agent binary", env.name);
+      const std::string path = v.get<std::string>();
+      if (access(path.c_str(), X_OK) != 0)
+        return make_error("environment `{}`: agent `{}` not found or not executable", env.name, path);
+      out[k] = path;
+      continue;
+    }
     const ParamSpec* spec = nullptr;
     for (const auto& s : specs)
       if (s.name == k) spec = &s;
