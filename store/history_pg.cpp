@@ -168,9 +168,12 @@ class PostgresHistory final : public HistoryBackend {
       return make_error("{}: {}", what, r.error().empty() ? PQerrorMessage(conn_) : r.error());
     return r;
   }
+  // SQL without parameters, which may hold several statements (the
+  // migrations): PQexec, since PQexecParams takes one statement only.
   Status exec_plain(const std::string& sql, const std::string& what) const {
-    auto r = exec(sql, {}, what);
-    if (!r) return r.error();
+    PgResult r(PQexec(conn_, sql.c_str()));
+    if (r.status() != PGRES_COMMAND_OK && r.status() != PGRES_TUPLES_OK)
+      return make_error("{}: {}", what, r.error().empty() ? PQerrorMessage(conn_) : r.error());
     return {};
   }
 
