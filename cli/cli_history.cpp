@@ -13,17 +13,17 @@
 #include <map>
 
 #include "analysis/compare.hpp"
+#include "analysis/compare_envs.hpp"
 #include "analysis/summary.hpp"
 #include "core/escape.hpp"
 #include "core/fs.hpp"
 #include "core/units.hpp"
 #include "drivers/kvm/host_command.hpp"
-#include "analysis/compare_envs.hpp"
 #include "reports/changes.hpp"
 #include "reports/compare_formats.hpp"
+#include "reports/reports.hpp"
 #include "store/changes.hpp"
 #include "store/compare_noise.hpp"
-#include "reports/reports.hpp"
 #include "store/history.hpp"
 
 namespace vbench {

@@ -11,8 +11,8 @@
 #include <cstddef>
 #include <string>
 
-#include "core/error.hpp"
 #include "analysis/compare.hpp"
+#include "core/error.hpp"
 #include "store/history.hpp"
 
 namespace vbench {

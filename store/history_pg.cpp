@@ -25,9 +25,9 @@
 #include <memory>
 #include <optional>
 
+#include "analysis/summary.hpp"
 #include "core/clock.hpp"
 #include "model/hostinfo.hpp"
-#include "analysis/summary.hpp"
 #include "store/history.hpp"
 
 namespace vbench {
