@@ -151,6 +151,11 @@ void check_step_found(const std::string& dir, const std::string& db_uri) {
 TEST_CASE("history changes: a 10% step at run 11 of 20, and nothing else (SQLite)", "[history][changepoint][cli]") {
   TempDir t;
   check_step_found(t.path, t.path + "/history.db");
+  // No history yet is exit 3, as for `history show` (a CI job's first run),
+  // not 2 (a history that cannot be read).
+  auto r = run_command(vbench_bin() + " history changes --db " + t.path + "/absent.db");
+  CHECK(r.exit_code == 3);
+  CHECK(r.out.find("does not exist") != std::string::npos);
 }
 
 TEST_CASE("history changes: a 10% step at run 11 of 20, and nothing else (PostgreSQL)",
