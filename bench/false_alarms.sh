@@ -9,13 +9,17 @@
 #     pairs with a regression and the regressed metrics.
 # Then the smallest step that is reliably found: the same N real runs,
 # recorded again with every value of the second half scaled down by s%
-# (s = 1, 2, 3, 5, 7, 10), and `history changes` asked whether it finds the
-# step in every series, at the right run.
+# (s = 1, 2, 3, 5, 7, 10, 15, 20, 30: on a busy shared machine run medians
+# move by 10-20%), and `history changes` asked whether it finds the step in
+# every series, at the right run.
 #
-#   bench/false_alarms.sh [BUILD_DIR] [N] [OUT_DIR]     (root: vbench runs envs)
+#   [REPS=R] bench/false_alarms.sh [BUILD_DIR] [N] [OUT_DIR]     (root: vbench runs envs)
 #
-# Defaults: build, 30, a temporary directory (kept, its path printed). Cost:
-# N runs of about 5 s each here, plus about 10 s per step size.
+# Defaults: build, 30, a temporary directory (kept, its path printed), 5
+# repetitions per run. Cost: N runs of about 5 s each here (R = 5), plus
+# about 10 s per step size. With R = 5, `compare` cannot call anything
+# regressed: 5 against 5 samples reach p = 0.008 at best, above what Holm
+# asks over the ~15 metrics of a run; use REPS=10 to measure its rate.
 set -euo pipefail
 
 build=${1:-build}
@@ -23,7 +27,7 @@ n=${2:-30}
 out=${3:-$(mktemp -d /var/tmp/vbench-false-alarms-XXXXXX)}
 vbench=$(readlink -f "$build/vbench")
 workloads=cpu.int,cpu.fp,os.syscall
-reps=5
+reps=${REPS:-5}
 mkdir -p "$out"
 db="$out/aa.db"
 echo "false alarms: $n A/A runs of $workloads ($reps repetitions each) on $(hostname), in $out"
@@ -69,7 +73,7 @@ EOF
 # Steps: the same runs, the second half scaled by (1 - s).
 half=$(( (n + 1) / 2 ))
 echo "steps: the same $n runs re-recorded, values of runs $((half + 1))..$n scaled down"
-for s in 1 2 3 5 7 10; do
+for s in 1 2 3 5 7 10 15 20 30; do
   sdb="$out/step$s.db"
   rm -f "$sdb"
   for i in $(seq -w 1 "$n"); do
