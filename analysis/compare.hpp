@@ -78,6 +78,9 @@ struct MetricComparison {
   double threshold = 0;   // the one that applied (fraction)
   Verdict verdict = Verdict::Noisy;
   std::string reason;  // why this verdict, for people
+  // With --noise-from-history: the window's runs, mean, stddev and z of
+  // this metric (compare_noise.hpp); null otherwise.
+  nlohmann::json history_noise;
 
   std::string where() const;  // "bare cpu.int (threads=1) ops_per_s"
 };

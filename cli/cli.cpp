@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 #include <random>
 
 #include "analysis/summary.hpp"
@@ -84,10 +85,25 @@ std::vector<std::string> split_list(const std::vector<std::string>& in) {
 Result<std::map<std::string, nlohmann::json>> normalize_knobs(const SuiteEnv& env, const Driver& d) {
   KnobValues given = env.knobs;
   given.erase("kind");
-  return resolve_knobs(env.kind, d.knobs(), given, [&](const std::string& knob) {
+  // `agent`: every kind of environment runs a vbench-agent, so every kind
+  // may name its own (an A/B run of two builds: base and head as two
+  // environments of one interleaved run). The scheduler hands it to the
+  // driver as EnvSpec.agent_path; the driver never sees the knob.
+  std::optional<std::string> agent;
+  if (auto it = given.find(kAgentKnob); it != given.end()) {
+    if (!it->second.is_string() || it->second.get<std::string>().empty())
+      return make_error("environment `{}`: knob `agent` must be the path of a vbench-agent binary", env.name);
+    agent = it->second.get<std::string>();
+    if (access(agent->c_str(), X_OK) != 0)
+      return make_error("environment `{}`: agent `{}` not found or not executable", env.name, *agent);
+    given.erase(it);
+  }
+  auto out = resolve_knobs(env.kind, d.knobs(), given, [&](const std::string& knob) {
     auto w = env.knob_where.find(knob);
     return fmt::format("{}environment `{}`", w != env.knob_where.end() ? w->second + ": " : std::string(), env.name);
   });
+  if (out && agent) (*out)[kAgentKnob] = *agent;
+  return out;
 }
 
 // The environments `vbench run` compares when neither --env nor the suite

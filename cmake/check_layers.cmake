@@ -10,8 +10,8 @@
 #   agent      the agent protocol and /init                core counters workloads
 #   drivers    bare, container, kvm                        ... agent
 #   model      results, statistics, host facts             core
-#   analysis   summaries, run-vs-run comparison            core model
-#   store      history (SQLite), trends over it            core model analysis
+#   analysis   summaries, comparisons, change-point math   core model
+#   store      history (SQLite, PostgreSQL), trends        core model analysis
 #   reports    rendering only                              core counters model analysis store
 #   harness    suites, scheduler, progress                 core counters workloads agent drivers model analysis
 #   cli        the vbench command                          everything

@@ -28,12 +28,18 @@ struct Availability {
   bool emulated = false;
 };
 
+// A knob every kind of environment takes besides its driver's own: the
+// vbench-agent binary that environment runs (default: vbench's --agent).
+// Handled before the driver (cli/cli.cpp validates it, the scheduler
+// puts it in EnvSpec.agent_path), so drivers never see it among their knobs.
+inline constexpr const char* kAgentKnob = "agent";
+
 struct EnvSpec {
   std::string name;                             // as in the suite: "bare", "container", "kvm", or a user name
   std::string kind;                             // driver name: "bare", "container", "kvm", "oci", "docker", "podman"
   std::map<std::string, nlohmann::json> knobs;  // validated against Driver::knobs()
   std::string run_id;                           // e.g. "vb-20261121T212723Z-4f2a": goes into every resource name
-  std::string agent_path;                       // the static vbench-agent on the host
+  std::string agent_path;                       // the static vbench-agent on the host (knob `agent`, else --agent)
   std::string scratch_dir;                      // host directory for disk workloads
   std::string out_dir;                          // where artifacts (console logs) go
   double start_timeout_s = 120;

@@ -83,6 +83,12 @@ Status start_env(LiveEnv& env, const RunConfig& cfg) {
   spec.knobs = env.plan->knobs;
   spec.run_id = cfg.run_id;
   spec.agent_path = cfg.agent_path;
+  // The environment's own agent (knob `agent`, common to every kind): the
+  // driver sees only its path, not the knob.
+  if (auto it = spec.knobs.find(kAgentKnob); it != spec.knobs.end()) {
+    if (it->second.is_string()) spec.agent_path = it->second.get<std::string>();
+    spec.knobs.erase(it);
+  }
   spec.scratch_dir = cfg.scratch_dir;
   spec.out_dir = cfg.out_dir;
   spec.start_timeout_s = cfg.env_start_timeout_s;

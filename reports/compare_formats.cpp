@@ -302,6 +302,8 @@ nlohmann::json render_compare_json(const Comparison& c) {
                     {"p_adjusted", num(r.p_adjusted)},
                     {"verdict", to_string(r.verdict)},
                     {"reason", r.reason}});
+  for (size_t i = 0; i < c.rows.size(); ++i)
+    if (!c.rows[i].history_noise.is_null()) rows[i]["history_noise"] = c.rows[i].history_noise;
   nlohmann::json unmatched = nlohmann::json::array();
   for (const auto& u : c.unmatched)
     unmatched.push_back({{"env", u.env},

@@ -34,6 +34,7 @@ std::string tooltip(const TrendSeries& s, const TrendPoint& p) {
   if (std::isfinite(p.ci_low) && std::isfinite(p.ci_high))
     t += fmt::format(", 95% CI [{}, {}]", number(p.ci_low), number(p.ci_high));
   if (p.regressed) t += "; REGRESSED vs the previous run: " + p.note;
+  if (p.change_point) t += "; CHANGE POINT: first run after a " + p.change_note;
   return t;
 }
 
@@ -137,6 +138,17 @@ std::string render_trend_svg(const TrendSeries& s, const TrendSvgOptions& opts) 
         "stroke-width=\"1.5\"/>\n",
         pts);
   });
+  // Change points: a dashed line half-way between the last run before and
+  // the first run after.
+  for (size_t i = 0; i < n; ++i) {
+    const TrendPoint& p = s.points[i];
+    if (!p.change_point) continue;
+    const double cx = i == 0 ? x(0) : (x(i - 1) + x(i)) / 2;
+    out += fmt::format(
+        "<line class=\"change-point\" x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" "
+        "stroke=\"#e6550d\" stroke-width=\"1.5\" stroke-dasharray=\"4 3\"><title>{3}</title></line>\n",
+        cx, kTop, kTop + plot_h, xml_escape("change point before " + p.run_id + ": " + p.change_note));
+  }
   for (size_t i = 0; i < n; ++i) {
     if (!finite(i)) continue;
     const TrendPoint& p = s.points[i];

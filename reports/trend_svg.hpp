@@ -12,7 +12,8 @@ struct TrendSvgOptions {
 };
 
 // A standalone <svg> element (no scripts, no external references): CI band,
-// median line, points with a <title> tooltip each, regressions marked red.
+// median line, points with a <title> tooltip each, regressions marked red,
+// change points as a dashed vertical line before the first run after them.
 // Every string from the results is XML-escaped.
 std::string render_trend_svg(const TrendSeries& s, const TrendSvgOptions& opts = {});
 

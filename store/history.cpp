@@ -199,6 +199,35 @@ unsigned test_pause_ms() {
 
 }  // namespace
 
+// The SQLite store: one file, one connection.
+class SqliteHistory final : public HistoryBackend {
+ public:
+  static Result<std::unique_ptr<HistoryBackend>> open(const std::string& path, HistoryStore::Mode mode);
+  ~SqliteHistory() override { sqlite3_close(db_); }
+  SqliteHistory(const SqliteHistory&) = delete;
+  SqliteHistory& operator=(const SqliteHistory&) = delete;
+
+  Result<HistoryRun> add(const ResultSet& rs, const std::string& results_json, const HistoryRecord& rec,
+                         bool* already_recorded) override;
+  Result<std::vector<HistoryRun>> list(const std::string& suite, size_t limit) const override;
+  Result<std::vector<HistoryRun>> series(const std::string& suite, const std::string& host_fingerprint, size_t limit,
+                                         const std::string& branch) const override;
+  Result<HistoryRun> find(const std::string& name) const override;
+  Result<std::string> results_json(const HistoryRun& run) const override;
+  Result<std::vector<HistoryMetric>> metrics(const HistoryRun& run) const override;
+  Status set_baseline(const std::string& name, const HistoryRun& run) override;
+  Result<std::vector<std::pair<std::string, HistoryRun>>> baselines() const override;
+
+ private:
+  SqliteHistory(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  Status migrate();
+  Result<std::vector<HistoryRun>> query_runs(const std::string& where, const std::vector<std::string>& args,
+                                             const std::string& tail) const;
+
+  sqlite3* db_ = nullptr;
+  std::string path_;
+};
+
 Status check_baseline_name(const std::string& name) {
   if (name.empty() || name.size() > 200) return make_error("baseline name must have 1 to 200 characters");
   if (name == "latest") return make_error("`latest` is reserved (it names the newest run)");
@@ -218,7 +247,24 @@ Result<std::string> HistoryStore::default_path() {
   return std::string(home) + "/.local/share/vbench/history.db";
 }
 
+bool is_postgres_uri(const std::string& db) {
+  return db.rfind("postgresql://", 0) == 0 || db.rfind("postgres://", 0) == 0;
+}
+
 Result<HistoryStore> HistoryStore::open(const std::string& path, Mode mode) {
+  auto impl = is_postgres_uri(path) ? open_postgres_history(path, mode) : SqliteHistory::open(path, mode);
+  if (!impl) return impl.error();
+  return HistoryStore(std::move(*impl), is_postgres_uri(path) ? redact_uri(path) : path);
+}
+
+Result<ResultSet> HistoryStore::load(const HistoryRun& run) const {
+  auto text = results_json(run);
+  if (!text) return text.error();
+  return parse_results(*text, fmt::format("{}:{}", path_, run.run_id));
+}
+
+Result<std::unique_ptr<HistoryBackend>> SqliteHistory::open(const std::string& path, HistoryStore::Mode mode) {
+  using Mode = HistoryStore::Mode;
   if (mode == Mode::ReadOnly && !path_exists(path)) {
     Error e = make_error(
         "history store `{}` does not exist (record runs with `vbench run --record` or `vbench history "
@@ -248,7 +294,7 @@ Result<HistoryStore> HistoryStore::open(const std::string& path, Mode mode) {
     sqlite3_close(db);
     return e;
   }
-  HistoryStore store(db, path);
+  std::unique_ptr<SqliteHistory> store(new SqliteHistory(db, path));
   sqlite3_busy_timeout(db, kBusyTimeoutMs);
   sqlite3_extended_result_codes(db, 1);
   // Defaults spelled out: they are what makes an interrupted write safe.
@@ -268,12 +314,12 @@ Result<HistoryStore> HistoryStore::open(const std::string& path, Mode mode) {
   if (*v < kHistorySchemaVersion) {
     if (mode == Mode::ReadOnly)
       return make_error("history store `{}` has schema version {}; open it once for writing to upgrade it", path, *v);
-    if (auto s = store.migrate(); !s) return s.error().context(fmt::format("history store `{}`", path));
+    if (auto s = store->migrate(); !s) return s.error().context(fmt::format("history store `{}`", path));
   }
-  return store;
+  return std::unique_ptr<HistoryBackend>(std::move(store));
 }
 
-Status HistoryStore::migrate() {
+Status SqliteHistory::migrate() {
   Transaction tx(db_);
   if (auto s = tx.begin(); !s) return s;
   // Read again under the write lock: another process may have done it.
@@ -291,20 +337,8 @@ Status HistoryStore::migrate() {
   return tx.commit();
 }
 
-HistoryStore::HistoryStore(HistoryStore&& o) noexcept : db_(std::exchange(o.db_, nullptr)), path_(std::move(o.path_)) {}
-
-HistoryStore& HistoryStore::operator=(HistoryStore&& o) noexcept {
-  if (this != &o) {
-    sqlite3_close(db_);
-    db_ = std::exchange(o.db_, nullptr);
-    path_ = std::move(o.path_);
-  }
-  return *this;
-}
-
-HistoryStore::~HistoryStore() { sqlite3_close(db_); }
-
-Result<HistoryRun> HistoryStore::add(const ResultSet& rs, const std::string& results_json, const HistoryRecord& rec) {
+Result<HistoryRun> SqliteHistory::add(const ResultSet& rs, const std::string& results_json, const HistoryRecord& rec,
+                                      bool* already_recorded) {
   const RunSummary summary = summarize_run(rs, rs.meta.baseline_env, rs.meta.seed);
   const HostInfo host = HostInfo::from_json(rs.meta.host);
   const std::string fingerprint =
@@ -325,11 +359,18 @@ Result<HistoryRun> HistoryStore::add(const ResultSet& rs, const std::string& res
   Transaction tx(db_);
   if (auto s = tx.begin(); !s) return s.error();
   {
-    Stmt dup(db_, "SELECT id FROM runs WHERE run_id = ?1");
+    // Under the write lock (BEGIN IMMEDIATE): no other writer can add the
+    // same run between this look-up and the insert.
+    Stmt dup(db_, "SELECT id, results_json = ?2 FROM runs WHERE run_id = ?1");
     if (!dup.prepared()) return db_error(db_, "look up run");
-    dup.bind(1, rs.meta.run_id);
-    if (dup.step() == SQLITE_ROW)
-      return make_error("run {} is already in the history (as #{})", rs.meta.run_id, dup.i64(0));
+    dup.bind(1, rs.meta.run_id).bind(2, results_json);
+    if (dup.step() == SQLITE_ROW) {
+      const int64_t id = dup.i64(0);
+      if (dup.i64(1) == 0)
+        return make_error("run {} is already in the history (as #{}) with other results", rs.meta.run_id, id);
+      if (already_recorded) *already_recorded = true;
+      return find(std::to_string(id));
+    }
   }
   Stmt ins(db_,
            "INSERT INTO runs (run_id, recorded_at, started_at, finished_at, suite, host_fingerprint, hostname, "
@@ -391,8 +432,9 @@ Result<HistoryRun> HistoryStore::add(const ResultSet& rs, const std::string& res
   return stored;
 }
 
-Result<std::vector<HistoryRun>> HistoryStore::query_runs(const std::string& where, const std::vector<std::string>& args,
-                                                         const std::string& tail) const {
+Result<std::vector<HistoryRun>> SqliteHistory::query_runs(const std::string& where,
+                                                          const std::vector<std::string>& args,
+                                                          const std::string& tail) const {
   const std::string sql = fmt::format("SELECT {} FROM runs {} {}", kRunColumns, where, tail);
   Stmt st(db_, sql.c_str());
   if (!st.prepared()) return db_error(db_, "query runs");
@@ -404,14 +446,14 @@ Result<std::vector<HistoryRun>> HistoryStore::query_runs(const std::string& wher
   return out;
 }
 
-Result<std::vector<HistoryRun>> HistoryStore::list(const std::string& suite, size_t limit) const {
+Result<std::vector<HistoryRun>> SqliteHistory::list(const std::string& suite, size_t limit) const {
   const std::string tail = "ORDER BY id DESC" + (limit ? fmt::format(" LIMIT {}", limit) : std::string());
   if (suite.empty()) return query_runs("", {}, tail);
   return query_runs("WHERE suite = ?1", {suite}, tail);
 }
 
-Result<std::vector<HistoryRun>> HistoryStore::series(const std::string& suite, const std::string& host, size_t limit,
-                                                     const std::string& branch) const {
+Result<std::vector<HistoryRun>> SqliteHistory::series(const std::string& suite, const std::string& host, size_t limit,
+                                                      const std::string& branch) const {
   const std::string tail = "ORDER BY id DESC" + (limit ? fmt::format(" LIMIT {}", limit) : std::string());
   auto r = branch.empty() ? query_runs("WHERE suite = ?1 AND host_fingerprint = ?2", {suite, host}, tail)
                           : query_runs("WHERE suite = ?1 AND host_fingerprint = ?2 AND git_branch = ?3",
@@ -420,7 +462,7 @@ Result<std::vector<HistoryRun>> HistoryStore::series(const std::string& suite, c
   return r;
 }
 
-Result<HistoryRun> HistoryStore::find(const std::string& name) const {
+Result<HistoryRun> SqliteHistory::find(const std::string& name) const {
   if (name.empty()) return make_error("an empty run name");
   const bool number = name.find_first_not_of("0123456789") == std::string::npos && name.size() < 19;
   // In order: a baseline, the newest run, a history id, a run id, a prefix.
@@ -447,7 +489,7 @@ Result<HistoryRun> HistoryStore::find(const std::string& name) const {
   return e;
 }
 
-Result<std::string> HistoryStore::results_json(const HistoryRun& run) const {
+Result<std::string> SqliteHistory::results_json(const HistoryRun& run) const {
   Stmt st(db_, "SELECT results_json FROM runs WHERE id = ?1");
   if (!st.prepared()) return db_error(db_, "read results");
   st.bind(1, run.id);
@@ -455,13 +497,7 @@ Result<std::string> HistoryStore::results_json(const HistoryRun& run) const {
   return st.text(0);
 }
 
-Result<ResultSet> HistoryStore::load(const HistoryRun& run) const {
-  auto text = results_json(run);
-  if (!text) return text.error();
-  return parse_results(*text, fmt::format("{}:{}", path_, run.run_id));
-}
-
-Result<std::vector<HistoryMetric>> HistoryStore::metrics(const HistoryRun& run) const {
+Result<std::vector<HistoryMetric>> SqliteHistory::metrics(const HistoryRun& run) const {
   Stmt st(db_,
           "SELECT env, workload, params, metric, unit, better, source, n, median, ci_low, ci_high FROM metrics "
           "WHERE run = ?1 ORDER BY env, workload, params, metric");
@@ -476,7 +512,7 @@ Result<std::vector<HistoryMetric>> HistoryStore::metrics(const HistoryRun& run) 
   return out;
 }
 
-Status HistoryStore::set_baseline(const std::string& name, const HistoryRun& run) {
+Status SqliteHistory::set_baseline(const std::string& name, const HistoryRun& run) {
   if (auto s = check_baseline_name(name); !s) return s;
   Transaction tx(db_);
   if (auto s = tx.begin(); !s) return s;
@@ -487,7 +523,7 @@ Status HistoryStore::set_baseline(const std::string& name, const HistoryRun& run
   return tx.commit();
 }
 
-Result<std::vector<std::pair<std::string, HistoryRun>>> HistoryStore::baselines() const {
+Result<std::vector<std::pair<std::string, HistoryRun>>> SqliteHistory::baselines() const {
   Stmt st(db_, "SELECT name, run FROM baselines ORDER BY name");
   if (!st.prepared()) return db_error(db_, "read baselines");
   std::vector<std::pair<std::string, int64_t>> names;

@@ -1,6 +1,7 @@
 #pragma once
 // The history store: every recorded run in one SQLite file (default
-// ~/.local/share/vbench/history.db), with the git commit and branch it
+// ~/.local/share/vbench/history.db) or one PostgreSQL database shared by
+// several runners (--db postgresql://...), with the git commit and branch it
 // measured, its host fingerprint and suite, the full results.json (so a
 // stored run compares exactly like a file) and its summary rows (so trends
 // and plain `sqlite3` queries need not parse JSON). Named baselines point at
@@ -17,15 +18,16 @@
 //
 // The schema version is PRAGMA user_version; opening a newer store than this
 // vbench knows is an error, an older one is migrated in one transaction.
+// PostgreSQL keeps the same tables (and its version in vbench_schema), with
+// its own isolation: see history_pg.cpp.
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "core/error.hpp"
 #include "model/results.hpp"
-
-struct sqlite3;
 
 namespace vbench {
 
@@ -57,58 +59,91 @@ struct HistoryMetric {
   double median = 0, ci_low = 0, ci_high = 0;  // NaN when NULL
 };
 
+// What every history store does, whatever holds it: SQLite (history.cpp)
+// or PostgreSQL (history_pg.cpp). Same schema, same commands; HistoryStore
+// below picks one by the --db argument.
+class HistoryBackend {
+ public:
+  virtual ~HistoryBackend() = default;
+  // See HistoryStore.
+  virtual Result<HistoryRun> add(const ResultSet& rs, const std::string& results_json, const HistoryRecord& rec,
+                                 bool* already_recorded) = 0;
+  virtual Result<std::vector<HistoryRun>> list(const std::string& suite, size_t limit) const = 0;
+  virtual Result<std::vector<HistoryRun>> series(const std::string& suite, const std::string& host_fingerprint,
+                                                 size_t limit, const std::string& branch) const = 0;
+  virtual Result<HistoryRun> find(const std::string& name) const = 0;
+  virtual Result<std::string> results_json(const HistoryRun& run) const = 0;
+  virtual Result<std::vector<HistoryMetric>> metrics(const HistoryRun& run) const = 0;
+  virtual Status set_baseline(const std::string& name, const HistoryRun& run) = 0;
+  virtual Result<std::vector<std::pair<std::string, HistoryRun>>> baselines() const = 0;
+};
+
+// `postgresql://...` or `postgres://...`: a libpq connection URI.
+bool is_postgres_uri(const std::string& db);
+
 class HistoryStore {
  public:
-  enum class Mode { ReadWrite, ReadOnly };  // ReadWrite creates the file
+  enum class Mode { ReadWrite, ReadOnly };  // ReadWrite creates the file (or the schema)
 
   // $XDG_DATA_HOME/vbench/history.db, else ~/.local/share/vbench/history.db.
   static Result<std::string> default_path();
-  // ReadOnly opens a store left with a hot journal (its writer was killed)
-  // read-write to roll it back, then allows queries only. A ReadOnly open of
-  // a path with no store fails with Error::err == ENOENT.
+  // An SQLite file, or a PostgreSQL database when `path` is a libpq URI
+  // (is_postgres_uri). ReadOnly opens an SQLite store left with a hot journal
+  // (its writer was killed) read-write to roll it back, then allows queries
+  // only; a ReadOnly PostgreSQL session is a read-only transaction. A
+  // ReadOnly open of a path (or database) with no store fails with
+  // Error::err == ENOENT.
   static Result<HistoryStore> open(const std::string& path, Mode mode = Mode::ReadWrite);
 
-  HistoryStore(HistoryStore&& o) noexcept;
-  HistoryStore& operator=(HistoryStore&& o) noexcept;
-  HistoryStore(const HistoryStore&) = delete;
-  HistoryStore& operator=(const HistoryStore&) = delete;
-  ~HistoryStore();
-
+  // The file, or the URI without its password.
   const std::string& path() const { return path_; }
 
   // Stores a run in one transaction: its metadata, results_json (the
-  // canonical results.json text) and summary rows. A run id already stored
-  // is an error.
-  Result<HistoryRun> add(const ResultSet& rs, const std::string& results_json, const HistoryRecord& rec);
+  // canonical results.json text) and summary rows. Recording is idempotent
+  // by run id, so that runners racing to record the same run store it once:
+  // a run id already stored with the same results_json returns the stored
+  // run (and sets *already_recorded); with other results it is an error.
+  Result<HistoryRun> add(const ResultSet& rs, const std::string& results_json, const HistoryRecord& rec,
+                         bool* already_recorded = nullptr) {
+    if (already_recorded) *already_recorded = false;
+    return impl_->add(rs, results_json, rec, already_recorded);
+  }
 
   // Newest first. Empty suite = all suites; limit 0 = no limit.
-  Result<std::vector<HistoryRun>> list(const std::string& suite = "", size_t limit = 0) const;
+  Result<std::vector<HistoryRun>> list(const std::string& suite = "", size_t limit = 0) const {
+    return impl_->list(suite, limit);
+  }
   // Runs of one suite on one host (and one branch, unless empty), oldest
   // first, the newest `limit`.
   Result<std::vector<HistoryRun>> series(const std::string& suite, const std::string& host_fingerprint, size_t limit,
-                                         const std::string& branch = "") const;
+                                         const std::string& branch = "") const {
+    return impl_->series(suite, host_fingerprint, limit, branch);
+  }
 
   // A baseline name, "latest", a run id, or an unambiguous prefix of one.
   // Nothing by that name: Error::err == ENOENT (as opposed to a store that
   // cannot be read, or an ambiguous name).
-  Result<HistoryRun> find(const std::string& name) const;
-  Result<std::string> results_json(const HistoryRun& run) const;
+  Result<HistoryRun> find(const std::string& name) const { return impl_->find(name); }
+  Result<std::string> results_json(const HistoryRun& run) const { return impl_->results_json(run); }
   Result<ResultSet> load(const HistoryRun& run) const;  // parsed results_json
-  Result<std::vector<HistoryMetric>> metrics(const HistoryRun& run) const;
+  Result<std::vector<HistoryMetric>> metrics(const HistoryRun& run) const { return impl_->metrics(run); }
 
   // Points NAME at a run (replacing what it pointed at).
-  Status set_baseline(const std::string& name, const HistoryRun& run);
-  Result<std::vector<std::pair<std::string, HistoryRun>>> baselines() const;
+  Status set_baseline(const std::string& name, const HistoryRun& run) { return impl_->set_baseline(name, run); }
+  Result<std::vector<std::pair<std::string, HistoryRun>>> baselines() const { return impl_->baselines(); }
+
+  HistoryStore(std::unique_ptr<HistoryBackend> impl, std::string path)
+      : impl_(std::move(impl)), path_(std::move(path)) {}
 
  private:
-  HistoryStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
-  Status migrate();
-  Result<std::vector<HistoryRun>> query_runs(const std::string& where, const std::vector<std::string>& args,
-                                             const std::string& tail) const;
-
-  sqlite3* db_ = nullptr;
+  std::unique_ptr<HistoryBackend> impl_;
   std::string path_;
 };
+
+// The PostgreSQL store (history_pg.cpp).
+Result<std::unique_ptr<HistoryBackend>> open_postgres_history(const std::string& uri, HistoryStore::Mode mode);
+// The URI with any password replaced by ***, for messages.
+std::string redact_uri(const std::string& uri);
 
 // Baseline names: letters, digits and . _ / - (branch names fit); not
 // "latest".

@@ -2,10 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <limits>
 #include <map>
 #include <tuple>
 
+#include "analysis/changepoint.hpp"
 #include "analysis/summary.hpp"
 
 namespace vbench {
@@ -13,6 +15,25 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 using SeriesKey = std::tuple<std::string, std::string, std::string, std::string>;  // env, workload, params, metric
+
+// Marks the first run after each change point of the series' medians.
+void mark_change_points(TrendSeries& t) {
+  ChangeSeries cs;
+  cs.better = t.better;
+  std::vector<size_t> where;  // index into t.points of each finite point
+  for (size_t i = 0; i < t.points.size(); ++i)
+    if (std::isfinite(t.points[i].median)) {
+      where.push_back(i);
+      cs.points.push_back(SeriesPoint{0, t.points[i].run_id, "", "", "", t.points[i].median});
+    }
+  for (const auto& c : find_change_points(std::move(cs), ChangePointOptions{}).changes) {
+    TrendPoint& p = t.points[where[c.position - 1]];
+    p.change_point = true;
+    p.change_note =
+        fmt::format("{} {:+.1f}% (median {:.4g} -> {:.4g}), p={:.3g}", c.regression ? "regression" : "improvement",
+                    c.change * 100, c.median_before, c.median_after, c.p_value);
+  }
+}
 
 }  // namespace
 
@@ -57,6 +78,8 @@ std::vector<TrendSeries> build_trends(const std::vector<TrendRun>& runs, const C
                                         kNaN,
                                         kNaN,
                                         false,
+                                        {},
+                                        false,
                                         {}});
         out.push_back(std::move(s));
       }
@@ -69,6 +92,8 @@ std::vector<TrendSeries> build_trends(const std::vector<TrendRun>& runs, const C
                    row.stats.median,
                    row.stats.ci_low,
                    row.stats.ci_high,
+                   false,
+                   {},
                    false,
                    {}};
       if (auto r = regressed.find(key); r != regressed.end()) {
@@ -89,8 +114,11 @@ std::vector<TrendSeries> build_trends(const std::vector<TrendRun>& runs, const C
                                       kNaN,
                                       kNaN,
                                       false,
+                                      {},
+                                      false,
                                       {}});
   }
+  for (auto& s : out) mark_change_points(s);
   return out;
 }
 

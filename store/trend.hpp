@@ -28,6 +28,10 @@ struct TrendPoint {
   double median = 0, ci_low = 0, ci_high = 0;  // NaN when the run has no value
   bool regressed = false;                      // against the previous point's run
   std::string note;                            // the compare verdict's reason when regressed
+  // The first run after a change point of the series (E-divisive means,
+  // analysis/changepoint.hpp, over the points with a value).
+  bool change_point = false;
+  std::string change_note;  // "-10.0% (median 1.2e9 -> 1.08e9), p=0.001"
 };
 
 struct TrendSeries {
@@ -47,7 +51,7 @@ struct TrendRun {
 // Series over `runs` (oldest first); metrics of source "workload" only unless
 // with_all_sources. Each run is compared with the one before it by
 // compare_runs(opts); a pair compare refuses (changed parameters) gets no
-// regression marks.
+// regression marks. Change points over each whole series are marked too.
 std::vector<TrendSeries> build_trends(const std::vector<TrendRun>& runs, const CompareOptions& opts,
                                       bool with_all_sources = false);
 

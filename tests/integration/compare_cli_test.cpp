@@ -9,13 +9,16 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "../unit/compare_fixtures.hpp"
 #include "analysis/summary.hpp"
 #include "core/fs.hpp"
+#include "history_stores.hpp"
 #include "reports/reports.hpp"
 #include "support.hpp"
 
@@ -131,9 +134,11 @@ TEST_CASE("compare CLI: exit codes, output files, refusals", "[compare][cli]") {
   }
 }
 
-TEST_CASE("history CLI: add, list, show, baselines, compare by name", "[compare][history][cli]") {
-  TempDir t;
-  const std::string db = " --db " + t.path + "/h.db";
+namespace {
+
+// The history commands as CI uses them, against the store `db_uri` names.
+void check_history_cli(const TempDir& t, const std::string& db_uri) {
+  const std::string db = " --db '" + db_uri + "'";
   const std::string bin = vbench_bin();
   const std::string a = write_results(t.path + "/a.json", synthetic("vb240501100000-aaaaaa", 100));
   const std::string b = write_results(t.path + "/b.json", synthetic("vb240501110000-bbbbbb", 70));
@@ -142,9 +147,15 @@ TEST_CASE("history CLI: add, list, show, baselines, compare by name", "[compare]
   INFO(r.out);
   REQUIRE(r.exit_code == 0);
   CHECK(r.out.find("recorded run vb240501100000-aaaaaa as #1") != std::string::npos);
+  // Recording is idempotent by run id: the same run again is not stored
+  // twice; the same run id with other results is refused.
   r = run_command(bin + " history add " + a + db);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("run vb240501100000-aaaaaa is already recorded as #1") != std::string::npos);
+  const std::string a2 = write_results(t.path + "/a2.json", synthetic("vb240501100000-aaaaaa", 90));
+  r = run_command(bin + " history add " + a2 + db);
   CHECK(r.exit_code == 2);
-  CHECK(r.out.find("already in the history") != std::string::npos);
+  CHECK(r.out.find("already in the history (as #1) with other results") != std::string::npos);
   // Without --commit the checkout here says (the test runs in the source tree).
   r = run_command("cd " VBENCH_SOURCE_DIR " && " + bin + " history add " + b + db);
   REQUIRE(r.exit_code == 0);
@@ -187,9 +198,98 @@ TEST_CASE("history CLI: add, list, show, baselines, compare by name", "[compare]
   r = run_command(bin + " history show nosuch" + db);
   CHECK(r.exit_code == 3);
   CHECK(r.out.find("no baseline or run `nosuch`") != std::string::npos);
-  r = run_command(bin + " history list --db " + t.path + "/absent.db");
+
+  // Export: tidy (a row per run x series) and wide (a row per run).
+  r = run_command(bin + " history export --csv" + db);
+  INFO(r.out);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.rfind("history_id,run_id,started_at,recorded_at,git_commit,git_branch,suite,host_fingerprint,", 0) == 0);
+  CHECK(r.out.find("\n1,vb240501100000-aaaaaa,") != std::string::npos);
+  CHECK(std::count(r.out.begin(), r.out.end(), '\n') == 1 + 2 * 2);  // two runs, two metrics each
+  CHECK(r.out.find(",ops,ops/s,higher,workload,8,") != std::string::npos);
+  CHECK(r.out.find(",ns_4KiB,ns,lower,workload,8,") != std::string::npos);
+  r = run_command(bin + " history export --csv --wide --branch main -o " + t.path + "/wide.csv" + db);
+  CHECK(r.exit_code == 0);
+  const std::string wide = *vbench::read_file(t.path + "/wide.csv");
+  INFO(wide);
+  CHECK(wide.rfind("time,history_id,run_id,git_commit,git_branch,hostname,", 0) == 0);
+  CHECK(wide.find("bare cpu.int (threads=1) ops") != std::string::npos);
+  CHECK(std::count(wide.begin(), wide.end(), '\n') == 2);  // header and the one run on main
+  r = run_command(bin + " history export" + db);
+  CHECK(r.exit_code == 2);
+}
+
+}  // namespace
+
+TEST_CASE("history CLI: add, list, show, baselines, compare by name (SQLite)", "[compare][history][cli]") {
+  TempDir t;
+  check_history_cli(t, t.path + "/h.db");
+  auto r = run_command(vbench_bin() + " history list --db " + t.path + "/absent.db");
   CHECK(r.exit_code == 2);
   CHECK(r.out.find("does not exist") != std::string::npos);
+}
+
+TEST_CASE("history CLI: add, list, show, baselines, compare by name (PostgreSQL)",
+          "[compare][history][cli][postgres]") {
+  TempDir t;
+  ThrowawayPostgres pg;
+  check_history_cli(t, pg.new_database("cli"));
+  // A database without the schema is not a history to read; a server that
+  // is not there is an error naming it, with no password in it.
+  auto r = run_command(vbench_bin() + " history list --db '" + pg.new_database("empty") + "'");
+  CHECK(r.exit_code == 2);
+  CHECK(r.out.find("holds no vbench history yet") != std::string::npos);
+  r = run_command(vbench_bin() + " history list --db 'postgresql://u:secret@/nosuch?host=/nonexistent'");
+  CHECK(r.exit_code == 2);
+  CHECK(r.out.find("postgresql://u:***@/nosuch") != std::string::npos);
+  CHECK(r.out.find("secret") == std::string::npos);
+}
+
+namespace {
+
+// Runners racing: twelve `history add` at once, four of them the same run
+// and eight different runs. Each run must be stored exactly once, whole.
+void check_concurrent_adds(const TempDir& t, const std::string& db_uri) {
+  const std::string bin = vbench_bin();
+  // Created first so that the racers meet on the runs, not the schema.
+  const std::string first = write_results(t.path + "/first.json", synthetic("vb240601000000-000000", 100));
+  REQUIRE(run_command(bin + " history add " + first + " --db '" + db_uri + "'").exit_code == 0);
+  std::vector<std::string> files;
+  const std::string same = write_results(t.path + "/same.json", synthetic("vb240601000000-5a5a5a", 100));
+  for (int i = 0; i < 4; ++i) files.push_back(same);
+  for (int i = 0; i < 8; ++i)
+    files.push_back(write_results(fmt::format("{}/d{}.json", t.path, i),
+                                  synthetic(fmt::format("vb2406010000{:02}-d0d0d0", i), 100 + i)));
+  std::vector<pid_t> pids;
+  for (const auto& f : files) pids.push_back(spawn({bin, "history", "add", f, "--db", db_uri}, {}));
+  for (pid_t pid : pids) CHECK(wait_exit(pid) == 0);
+  auto r = run_command(bin + " history list --limit 0 --json --db '" + db_uri + "'");
+  INFO(r.out);
+  REQUIRE(r.exit_code == 0);
+  const auto list = nlohmann::json::parse(r.out);
+  CHECK(list.size() == 10);  // first + same + 8
+  std::set<std::string> ids;
+  for (const auto& run : list) ids.insert(run["run_id"].get<std::string>());
+  CHECK(ids.size() == 10);
+  CHECK(ids.count("vb240601000000-5a5a5a") == 1);
+  // Whole: every run has all its summary rows (two metrics each).
+  r = run_command(bin + " history export --csv --db '" + db_uri + "'");
+  REQUIRE(r.exit_code == 0);
+  CHECK(std::count(r.out.begin(), r.out.end(), '\n') == 1 + 2 * 10);
+}
+
+}  // namespace
+
+TEST_CASE("history: concurrent adds of the same and of different runs (SQLite)", "[history][concurrency]") {
+  TempDir t;
+  check_concurrent_adds(t, t.path + "/h.db");
+}
+
+TEST_CASE("history: concurrent adds of the same and of different runs (PostgreSQL)",
+          "[history][concurrency][postgres]") {
+  TempDir t;
+  ThrowawayPostgres pg;
+  check_concurrent_adds(t, pg.new_database("race"));
 }
 
 TEST_CASE("history store survives SIGKILL during history add", "[compare][history][kill]") {
@@ -288,4 +388,77 @@ TEST_CASE("history store survives SIGKILL during history add", "[compare][histor
     auto r = run_command(bin + " history list --db " + db);
     CHECK(r.exit_code == 0);
   }
+}
+
+namespace {
+
+// `compare --noise-from-history`: a 7% drop, significant by compare's own
+// test, is a regression against a quiet main and not against a main whose
+// run medians wander by +-8%.
+void check_noise_from_history(const TempDir& t, const std::string& quiet_db, const std::string& noisy_db) {
+  const std::string bin = vbench_bin();
+  const double noisy_centers[] = {100, 108, 93, 104, 95, 101};
+  for (int i = 0; i < 6; ++i) {
+    const std::string q = write_results(fmt::format("{}/q{}.json", t.path, i),
+                                        synthetic(fmt::format("vb2407010000{:02}-9a9a9a", i), 100 + 0.2 * (i % 3)));
+    REQUIRE(run_command(bin + " history add " + q + " --branch main --db '" + quiet_db + "'").exit_code == 0);
+    const std::string n = write_results(fmt::format("{}/n{}.json", t.path, i),
+                                        synthetic(fmt::format("vb2407020000{:02}-9b9b9b", i), noisy_centers[i]));
+    REQUIRE(run_command(bin + " history add " + n + " --branch main --db '" + noisy_db + "'").exit_code == 0);
+  }
+  const std::string cur = write_results(t.path + "/cur.json", synthetic("vb240703000000-cccccc", 93));
+  // Against the quiet history: still a regression, with the numbers.
+  auto r = run_command(bin + " compare latest " + cur + " --noise-from-history 5 --json " + t.path + "/q.json --db '" +
+                       quiet_db + "'");
+  INFO(r.out);
+  CHECK(r.exit_code == 1);
+  CHECK(r.out.find("noise from history: 5 runs of suite t on this host, branch main") != std::string::npos);
+  auto j = nlohmann::json::parse(*vbench::read_file(t.path + "/q.json"));
+  bool seen = false;
+  for (const auto& row : j["rows"])
+    if (row["metric"] == "ops") {
+      seen = true;
+      CHECK(row["verdict"] == "regressed");
+      CHECK(row["history_noise"]["runs"] == 5);
+      CHECK(row["history_noise"]["z"].get<double>() < -3);
+      CHECK(row["reason"].get<std::string>().find("beyond the spread of the last 5 runs of main") != std::string::npos);
+    }
+  CHECK(seen);
+  // Against the noisy one: significant, but within the spread.
+  r = run_command(bin + " compare latest " + cur + " --noise-from-history 5 --json " + t.path + "/n.json --db '" +
+                  noisy_db + "'");
+  INFO(r.out);
+  CHECK(r.exit_code == 0);
+  j = nlohmann::json::parse(*vbench::read_file(t.path + "/n.json"));
+  for (const auto& row : j["rows"])
+    if (row["metric"] == "ops") {
+      CHECK(row["verdict"] == "unchanged");
+      CHECK(row["reason"].get<std::string>().find("(was regressed:") != std::string::npos);
+      CHECK(std::fabs(row["history_noise"]["z"].get<double>()) < 3);
+      CHECK(row["history_noise"]["stddev"].get<double>() > 3);
+    }
+  // Without the option, the same pair is a regression.
+  CHECK(run_command(bin + " compare latest " + cur + " --db '" + noisy_db + "'").exit_code == 1);
+  // Bad uses say why.
+  r = run_command(bin + " compare " + cur + " " + cur + " --noise-from-history 5 --db '" + noisy_db + "'");
+  CHECK(r.exit_code == 2);
+  CHECK(r.out.find("--noise-branch") != std::string::npos);
+  r = run_command(bin + " compare latest " + cur + " --noise-from-history 2 --db '" + noisy_db + "'");
+  CHECK(r.exit_code == 2);
+  CHECK(r.out.find("at least 3 runs") != std::string::npos);
+}
+
+}  // namespace
+
+TEST_CASE("compare --noise-from-history: significant and beyond the history's spread (SQLite)",
+          "[compare][history][noise]") {
+  TempDir t;
+  check_noise_from_history(t, t.path + "/quiet.db", t.path + "/noisy.db");
+}
+
+TEST_CASE("compare --noise-from-history: significant and beyond the history's spread (PostgreSQL)",
+          "[compare][history][noise][postgres]") {
+  TempDir t;
+  ThrowawayPostgres pg;
+  check_noise_from_history(t, pg.new_database("quiet"), pg.new_database("noisy"));
 }

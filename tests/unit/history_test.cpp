@@ -65,9 +65,19 @@ TEST_CASE("history: runs round-trip through the store", "[history]") {
     REQUIRE(rb.ok());
     CHECK(rb->id == 2);
 
-    auto dup = store->add(a, canonical_json(a), {});
-    REQUIRE_FALSE(dup.ok());
-    CHECK_THAT(dup.error().message, Contains("already in the history (as #1)"));
+    // Idempotent by run id: the same run again is the stored one, not a
+    // second copy; the same id with other results is refused.
+    bool already = false;
+    auto dup = store->add(a, canonical_json(a), {}, &already);
+    REQUIRE(dup.ok());
+    CHECK(already);
+    CHECK(dup->id == 1);
+    CHECK(dup->git_commit == "c0ffee1234567890");
+    CHECK(store->list()->size() == 2);
+    const ResultSet other = run_with(a.meta.run_id, 50);
+    auto clash = store->add(other, canonical_json(other), {}, &already);
+    REQUIRE_FALSE(clash.ok());
+    CHECK_THAT(clash.error().message, Contains("already in the history (as #1) with other results"));
   }
   // A second open sees what the first wrote.
   auto store = HistoryStore::open(t.path, HistoryStore::Mode::ReadOnly);

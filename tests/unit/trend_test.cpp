@@ -199,3 +199,34 @@ TEST_CASE("trend SVG: gaps, a single point, no data", "[trend]") {
   CHECK(well_formed_xml(none, why));
   CHECK(none.find("no data") != std::string::npos);
 }
+
+TEST_CASE("trend: change points are marked on the series and the chart", "[trend][changepoint]") {
+  // Twelve runs: ops 100 for six, then 85 for six; latency flat throughout.
+  std::vector<TrendRun> runs;
+  for (int i = 0; i < 12; ++i) {
+    TrendRun r;
+    r.run.id = i + 1;
+    r.results = fixture_run(fmt::format("vb2405011000{:02}-aaaaaa", i));
+    add_values(r.results, "cpu.int", "ops", around((i < 6 ? 100 : 85) * (1 + 0.003 * (i % 3)), 0.01, 8));
+    add_values(r.results, "mem.latency", "ns_4KiB", around(2, 0.01, 8), Better::Lower, "ns");
+    runs.push_back(std::move(r));
+  }
+  const auto series = build_trends(runs, {});
+  const TrendSeries* ops = find(series, "ops");
+  REQUIRE(ops);
+  REQUIRE(ops->points.size() == 12);
+  for (size_t i = 0; i < 12; ++i) {
+    INFO(i);
+    CHECK(ops->points[i].change_point == (i == 6));
+  }
+  CHECK_THAT(ops->points[6].change_note, Contains("regression -15."));
+  for (const auto& p : find(series, "ns_4KiB")->points) CHECK_FALSE(p.change_point);
+
+  const std::string svg = render_trend_svg(*ops);
+  std::string why;
+  CHECK(well_formed_xml(svg, why));
+  INFO(why);
+  CHECK(count(svg, "<line class=\"change-point\"") == 1);
+  CHECK(svg.find("CHANGE POINT: first run after a regression") != std::string::npos);
+  CHECK(render_trend_svg(*find(series, "ns_4KiB")).find("change-point") == std::string::npos);
+}

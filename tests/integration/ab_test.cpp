@@ -1,0 +1,128 @@
+// A/B in one run: two builds' agents as two environments of one interleaved
+// run, judged with `vbench compare RUN --envs base,head`. The head's
+// slowdown is injected with a cgroup CPU quota 10% below the base's (both
+// environments are containers with a quota small enough to bind even on a
+// machine busy with other work); an identical head must not be flagged.
+//
+// The quota: 0.1 CPU per 20 ms period (2 ms), the head 0.09 (1.8 ms). The
+// container driver refuses a quota under 1 ms per period (the kernel's own
+// minimum), so the 0.05 CPU per 10 ms first written here (0.5 ms) never ran.
+// 20 ms periods over 1 s samples: 50 periods a sample, so where a sample
+// starts within a period moves it by at most ~2%, well inside the 5%
+// threshold and well outside the 10% step.
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "core/fs.hpp"
+#include "support.hpp"
+
+using namespace vbtest;
+
+namespace {
+
+void require_container() {
+  auto r = run_command(vbench_bin() + " list --json 2>/dev/null");
+  REQUIRE(r.exit_code == 0);
+  for (const auto& e : nlohmann::json::parse(r.out)["environments"])
+    if (e["name"] == "container" && !e["available"].get<bool>())
+      VB_SKIP("container environment unavailable: " + e["reason"].get<std::string>());
+}
+
+// Two copies of the agent, as a CI job has after building base and head.
+std::pair<std::string, std::string> two_agents(const std::string& dir) {
+  for (const char* side : {"base", "head"}) {
+    REQUIRE(vbench::mkdir_p(dir + "/" + side).ok());
+    REQUIRE(run_command(fmt::format("cp {} {}/{}/vbench-agent", agent_bin(), dir, side)).exit_code == 0);
+  }
+  return {dir + "/base/vbench-agent", dir + "/head/vbench-agent"};
+}
+
+// Runs base and head interleaved (head limited to head_cpus, base to 0.1
+// CPUs) and returns `compare RUN --envs base,head`'s exit code and JSON.
+std::pair<int, nlohmann::json> ab_run(const std::string& dir, const std::string& name, double head_cpus) {
+  const auto [base, head] = two_agents(dir + "/" + name);
+  const std::string suite = dir + "/" + name + ".toml";
+  // 10% of a CPU: below what a task gets on this 2-CPU machine even with a
+  // few builds beside it, so the quota, not the neighbours, sets the pace.
+  // No cpuset: cpu.int is not a network workload, so placement `spread`
+  // leaves it on every CPU and the scheduler can take the less busy one,
+  // which keeps the quota the bound under load.
+  REQUIRE(vbench::write_file(suite, fmt::format(R"(
+[suite]
+name = "ab"
+repetitions = 20
+max_repetitions = 20
+warmup = 1
+baseline = "base"
+seed = 7
+
+[env.base]
+kind = "container"
+agent = "{}"
+cpus = 0.1
+cpu_period = "20ms"
+network = "none"
+
+[env.head]
+kind = "container"
+agent = "{}"
+cpus = {}
+cpu_period = "20ms"
+network = "none"
+
+[[workload]]
+name = "cpu.int"
+duration = "1s"
+)",
+                                                base, head, head_cpus))
+              .ok());
+  const std::string out = dir + "/" + name + "-out";
+  auto r = run_command(vbench_bin() + " run --suite " + suite + " --out " + out);
+  INFO(r.out);
+  REQUIRE(r.exit_code == 0);
+  // The agents each environment ran are recorded with the run.
+  const auto results = nlohmann::json::parse(*vbench::read_file(out + "/results.json"));
+  bool saw_head_agent = false;
+  for (const auto& e : results["run"]["suite"]["envs"])
+    if (e["name"] == "head") saw_head_agent = e["knobs"]["agent"] == head;
+  CHECK(saw_head_agent);
+  auto c = run_command(vbench_bin() + " compare " + out + " --envs base,head --json " + dir + "/" + name + ".json");
+  INFO(c.out);
+  CHECK(c.out.find("A/B in one run") != std::string::npos);
+  return {c.exit_code, nlohmann::json::parse(*vbench::read_file(dir + "/" + name + ".json"))};
+}
+
+}  // namespace
+
+TEST_CASE("A/B in one run: a 10% slower head is found, an identical head is not", "[ab][container][compare]") {
+  require_container();
+  TempDir t;
+  SECTION("head limited to 90% of the base's CPU quota: regressed") {
+    const auto [rc, j] = ab_run(t.path, "slow", 0.09);
+    INFO(j.dump(1));
+    CHECK(rc == 1);
+    bool found = false;
+    for (const auto& row : j["rows"])
+      if (row["workload"] == "cpu.int" && row["verdict"] == "regressed") {
+        found = true;
+        CHECK(row["env"] == "head-vs-base");
+        CHECK(row["change"].get<double>() == Approx(-0.10).margin(0.04));
+      }
+    CHECK(found);
+  }
+  SECTION("identical head: no regression") {
+    const auto [rc, j] = ab_run(t.path, "same", 0.1);
+    INFO(j.dump(1));
+    CHECK(rc == 0);
+    for (const auto& row : j["rows"]) CHECK(row["verdict"] != "regressed");
+    // Bad --envs are refused with the reason.
+    auto c = run_command(vbench_bin() + " compare " + t.path + "/same-out --envs base,nosuch");
+    CHECK(c.exit_code == 2);
+    CHECK(c.out.find("no environment `nosuch`") != std::string::npos);
+    c = run_command(vbench_bin() + " compare " + t.path + "/same-out " + t.path + "/same-out --envs base,head");
+    CHECK(c.exit_code == 2);
+    c = run_command(vbench_bin() + " compare " + t.path + "/same-out --envs base");
+    CHECK(c.exit_code == 2);
+  }
+}
