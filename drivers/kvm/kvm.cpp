@@ -58,9 +58,13 @@ struct KvmConfig {
 };
 
 Result<KvmConfig> parse_knobs(const std::vector<ParamSpec>& specs, const std::map<std::string, nlohmann::json>& given) {
-  for (const auto& [k, v] : given)
+  // (Not a structured binding: clang 14, which builds the fuzz targets,
+  // cannot capture one in a lambda.)
+  for (const auto& kv : given) {
+    const std::string& k = kv.first;
     if (std::none_of(specs.begin(), specs.end(), [&](const ParamSpec& s) { return s.name == k; }))
       return make_error("unknown kvm knob `{}`", k);
+  }
   std::map<std::string, nlohmann::json> n;
   for (const auto& s : specs) {
     auto it = given.find(s.name);
