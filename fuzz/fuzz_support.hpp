@@ -16,23 +16,6 @@ inline std::string text(const uint8_t* data, size_t size) {
   return std::string(reinterpret_cast<const char*>(data), size);
 }
 
-// STOPGAP, not a fix: nlohmann::json parses, copies and destroys recursively,
-// so deep nesting exhausts the stack (issue 10, item 1: bounded-depth
-// parsing is being done on branch trust-a). Until it lands, JSON targets skip
-// inputs nested deeper than this so that they can look for everything else.
-// Remove once every JSON read goes through the bounded parser.
-inline bool json_nesting_within(std::string_view s, int limit = 64) {
-  int depth = 0;
-  for (char c : s) {
-    if (c == '[' || c == '{') {
-      if (++depth > limit) return false;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return true;
-}
-
 // A path that reads back `content`: an anonymous in-memory file, for the
 // parsers that take a path (mountinfo). Closed by the caller.
 struct MemFile {

@@ -8,6 +8,7 @@
 #include "harness/suite.hpp"
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <sstream>
 
@@ -16,6 +17,12 @@
 
 namespace {
 
+std::string g_dir;
+
+void remove_dir() { (void)vbench::remove_tree(g_dir); }
+
+// The folder is removed when the fuzzer exits normally (after a crash it is
+// left for the reproduction).
 std::string make_dir() {
   char t[] = "/tmp/vbench-fuzz-suite-XXXXXX";
   if (!mkdtemp(t)) std::abort();
@@ -26,6 +33,8 @@ std::string make_dir() {
                            "name = \"mem.bandwidth\"\nsize = [\"1MiB\", \"2MiB\"]\n");
   (void)vbench::write_file(d + "/loop.toml", "[suite]\nname = \"loop\"\ninclude = \"fuzz.toml\"\n");
   (void)vbench::write_file(d + "/bad.toml", "[suite\nname = = 1\n");
+  g_dir = d;
+  std::atexit(remove_dir);
   return d;
 }
 

@@ -102,8 +102,11 @@ Result<CgroupHost> detect_cgroups(const std::string& mountinfo_path, const std::
     std::istringstream ls(line);
     std::vector<std::string> f;
     for (std::string w; ls >> w;) f.push_back(w);
-    auto dash = std::find(f.begin(), f.end(), "-");
-    if (f.size() < 5 || dash == f.end() || dash + 3 > f.end()) continue;
+    // The separator comes after the six fixed fields; after it, three more.
+    // A line that lacks any of them (a mountinfo is input) is skipped.
+    if (f.size() < 10) continue;
+    auto dash = std::find(f.begin() + 6, f.end(), "-");
+    if (f.end() - dash < 4) continue;
     const std::string mount = root_prefix + unescape_mount_path(f[4]);
     const std::string fstype = *(dash + 1);
     const std::string super = *(dash + 3);

@@ -99,6 +99,23 @@ TEST_CASE("cgroup detection names the controller nobody offers", "[cgroup]") {
   CHECK(host.error().message.find("pids") != std::string::npos);
 }
 
+// Found by fuzz/procfs: a line that ends right after the filesystem type
+// and source read one field past the end of the line's fields.
+TEST_CASE("cgroup detection skips mountinfo lines cut short after the separator", "[cgroup][hostile]") {
+  FakeRoot t;
+  t.file("mountinfo",
+         "22 1 8:1 / / rw - ext4 /dev/sda\n"
+         "29 23 0:25 / /sys/fs/cgroup rw - cgroup2 cgroup2\n"
+         "25 1 8:2 / /x rw -\n"
+         "26 1 8:3 / /y\n"
+         "30 23 0:26 / /sys/fs/cgroup rw,nosuid shared:4 - cgroup2 cgroup2 rw,nsdelegate\n");
+  t.file("sys/fs/cgroup/cgroup.controllers", "cpu memory pids\n");
+  auto host = detect_cgroups(t.path + "/mountinfo", t.path);
+  REQUIRE(host);
+  CHECK(host->version == CgroupVersion::V2);
+  CHECK(host->v2_mount == t.path + "/sys/fs/cgroup");
+}
+
 TEST_CASE("cgroup v1 co-mounted controllers share one directory", "[cgroup]") {
   FakeRoot t;
   t.file("mountinfo",
