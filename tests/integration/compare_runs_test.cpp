@@ -1,7 +1,7 @@
 // `vbench compare` on real runs of this build on this machine:
 //   A/A: two runs of the same thing must not be called regressions (at most
 //        5% of the metrics, pair after pair);
-//   A/B: the same run with vbench in a cgroup limited to 70% of one CPU must
+//   A/B: the same run with vbench in a cgroup limited to 40% of one CPU must
 //        be called a regression on every CPU-bound workload.
 #include <dirent.h>
 #include <fmt/format.h>
@@ -164,7 +164,7 @@ TEST_CASE("A/A: runs of the same build are not called regressions", "[compare][a
   CHECK(total_regressed * 20 <= total);
 }
 
-TEST_CASE("A/B: 70% of one CPU is a regression of every CPU-bound workload", "[compare][ab]") {
+TEST_CASE("A/B: 40% of one CPU is a regression of every CPU-bound workload", "[compare][ab]") {
   if (const std::string why = TestCgroup::unavailable(); !why.empty()) VB_SKIP(why);
   if (sysconf(_SC_NPROCESSORS_ONLN) < 2) VB_SKIP("needs a second CPU to pin the runs to");
   TempDir t;
@@ -174,7 +174,7 @@ TEST_CASE("A/B: 70% of one CPU is a regression of every CPU-bound workload", "[c
                           "--repetitions 8";
   const std::string free_dir = t.path + "/free", limited_dir = t.path + "/limited";
   std::vector<std::string> cgroup_dirs;
-  for (const auto& [dir, quota] : {std::pair{free_dir, 0}, std::pair{limited_dir, 70000}}) {
+  for (const auto& [dir, quota] : {std::pair{free_dir, 0}, std::pair{limited_dir, 40000}}) {
     TestCgroup cg(quota ? "limited" : "free", quota);
     cgroup_dirs.push_back(cg.dir());
     // The shell joins the cgroup, then becomes vbench: vbench and its bare
@@ -203,9 +203,13 @@ TEST_CASE("A/B: 70% of one CPU is a regression of every CPU-bound workload", "[c
     ++cpu_rows;
     INFO(workload << " " << row["metric"] << ": " << row["reason"]);
     CHECK(row["verdict"] == "regressed");
-    // A quota of 70% takes about 30% off a CPU-bound throughput.
+    // A quota of 40% takes about 60% off a CPU-bound throughput. Not less:
+    // on this CI VM cpu.fp's speed on one CPU moves by up to 2x between
+    // processes (5 to 10 GFLOP/s, seen within one run), so with 70% the
+    // unlimited run's slow samples met the limited run's fast ones and the
+    // verdict was "noisy" (4 of 6 tries on 2026-12-01).
     CHECK(row["change"].get<double>() < -0.15);
-    CHECK(row["change"].get<double>() > -0.5);
+    CHECK(row["change"].get<double>() > -0.85);
   }
   CHECK(cpu_rows >= 2);  // cpu.int and cpu.fp
   const std::string xml = *vbench::read_file(junit);
