@@ -147,7 +147,17 @@ std::string MetricComparison::where() const {
 }
 
 size_t Comparison::count(Verdict v) const {
-  return static_cast<size_t>(std::count_if(rows.begin(), rows.end(), [&](const auto& r) { return r.verdict == v; }));
+  return static_cast<size_t>(
+      std::count_if(rows.begin(), rows.end(), [&](const auto& r) { return r.gates && r.verdict == v; }));
+}
+
+size_t Comparison::count_diagnostic(Verdict v) const {
+  return static_cast<size_t>(
+      std::count_if(rows.begin(), rows.end(), [&](const auto& r) { return !r.gates && r.verdict == v; }));
+}
+
+bool metric_gates(const std::string& source, const std::string& metric) {
+  return source == "workload" || (source == "env" && metric == "cpu_ns_per_op");
 }
 
 double threshold_for(const SuiteCompare& c, const std::string& workload, const std::string& metric, double fallback) {
@@ -229,6 +239,7 @@ Result<Comparison> compare_runs(const ResultSet& base, const ResultSet& current,
     r.metric = metric;
     r.unit = cell.unit;
     r.source = cell.source;
+    r.gates = metric_gates(cell.source, metric);
     r.better = cell.better;
     r.threshold = threshold_for(*suite_cmp, workload, metric, out.threshold);
     judge(r, bi->second.values, cell.values, seed + 7 * row_index++, opts.min_samples);

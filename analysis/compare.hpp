@@ -16,6 +16,15 @@
 //                          samples were too few for even a complete
 //                          separation to reach alpha after the correction)
 //
+// What gates (the exit status, the headline counts, JUnit failures): the
+// workload's own metrics and the environment's cpu_ns_per_op. Counters,
+// cgroup statistics and the parts of cpu_ns_per_op are diagnostics: judged
+// the same way and shown, marked, but never the verdict of the comparison.
+// They measure the kernel's bookkeeping as much as the workload: two
+// identical containers of one interleaved run differed by 20% in
+// cgroup.memory_peak at p = 2e-6 (which cgroup a page or kernel object is
+// charged to depends on who touched it first).
+//
 // Like google/benchmark's tools/compare.py and Firecracker's ab_test.py: a
 // significance test AND an effect size, and "unreliable" said out loud below
 // a minimum number of repetitions. Warm-ups and failed samples are left out.
@@ -38,6 +47,10 @@ inline constexpr size_t kMinSamplesPerSide = 3;
 // A threshold above this is a typo: no median moves by more than 10x and
 // stays comparable.
 inline constexpr double kMaxThreshold = 10.0;
+
+// Whether a metric decides the comparison (see the top of this file):
+// `source` is where the metric came from ("workload", "env", "counter").
+bool metric_gates(const std::string& source, const std::string& metric);
 
 // A suite's [compare]; thresholds are fractions (0.03 for "3%"). Unset values fall back
 // to the command line's or compare's defaults.
@@ -78,6 +91,7 @@ struct MetricComparison {
   double threshold = 0;   // the one that applied (fraction)
   Verdict verdict = Verdict::Noisy;
   std::string reason;  // why this verdict, for people
+  bool gates = true;   // false: a diagnostic (see the top of this file)
   // With --noise-from-history: the window's runs, mean, stddev and z of
   // this metric (compare_noise.hpp); null otherwise.
   nlohmann::json history_noise;
@@ -102,7 +116,8 @@ struct Comparison {
   std::vector<UnmatchedMetric> unmatched;
   std::vector<std::string> warnings;  // differences overridden by --force, interrupted runs, ...
 
-  size_t count(Verdict v) const;
+  size_t count(Verdict v) const;             // rows that gate
+  size_t count_diagnostic(Verdict v) const;  // rows that do not
   bool regressed() const { return count(Verdict::Regressed) > 0; }
 };
 

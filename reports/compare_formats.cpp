@@ -51,8 +51,21 @@ std::string suite_name(const RunMeta& m) {
 }
 
 std::string headline(const Comparison& c) {
-  return fmt::format("{} regressed, {} improved, {} unchanged, {} noisy", c.count(Verdict::Regressed),
-                     c.count(Verdict::Improved), c.count(Verdict::Unchanged), c.count(Verdict::Noisy));
+  std::string out = fmt::format("{} regressed, {} improved, {} unchanged, {} noisy", c.count(Verdict::Regressed),
+                                c.count(Verdict::Improved), c.count(Verdict::Unchanged), c.count(Verdict::Noisy));
+  const size_t worse = c.count_diagnostic(Verdict::Regressed), better = c.count_diagnostic(Verdict::Improved);
+  if (worse + better > 0)
+    out += fmt::format(
+        "; diagnostics (counters, cgroup statistics, CPU-time parts; they do not gate): {} regressed, "
+        "{} improved",
+        worse, better);
+  return out;
+}
+
+// The verdict as a row shows it: a diagnostic's change is marked as one.
+std::string verdict_text(const MetricComparison& r) {
+  const bool moved = r.verdict == Verdict::Regressed || r.verdict == Verdict::Improved;
+  return std::string(to_string(r.verdict)) + (moved && !r.gates ? " (diagnostic)" : "");
 }
 
 std::string method_line(const Comparison& c) {
@@ -76,12 +89,14 @@ int verdict_color(Verdict v) {
   return 0;
 }
 
-// Rows worth a reader's attention first: regressions, improvements.
+// Rows worth a reader's attention first: regressions, improvements; those
+// that gate before the diagnostics.
 std::vector<const MetricComparison*> notable(const Comparison& c) {
   std::vector<const MetricComparison*> out;
-  for (Verdict v : {Verdict::Regressed, Verdict::Improved})
-    for (const auto& r : c.rows)
-      if (r.verdict == v) out.push_back(&r);
+  for (bool gates : {true, false})
+    for (Verdict v : {Verdict::Regressed, Verdict::Improved})
+      for (const auto& r : c.rows)
+        if (r.gates == gates && r.verdict == v) out.push_back(&r);
   return out;
 }
 
@@ -95,7 +110,7 @@ std::string render_compare_table(const Comparison& c, bool color) {
   for (const auto& r : c.rows)
     lines.push_back({terminal_safe(r.env), terminal_safe(r.workload), terminal_safe(r.params), terminal_safe(r.metric),
                      terminal_safe(r.unit), value_str(r.base.median), value_str(r.current.median), pct_str(r.change),
-                     ci_str(r), p_str(r.p_adjusted), to_string(r.verdict)});
+                     ci_str(r), p_str(r.p_adjusted), verdict_text(r)});
   std::vector<size_t> width(head.size());
   for (size_t i = 0; i < head.size(); ++i) {
     width[i] = head[i].size();
@@ -129,7 +144,7 @@ std::string render_compare_table(const Comparison& c, bool color) {
   const auto top = notable(c);
   if (!top.empty()) out += "\n";
   for (const auto* r : top)
-    out += fmt::format("{}: {}: {}\n", to_string(r->verdict), terminal_safe(r->where()), terminal_safe(r->reason));
+    out += fmt::format("{}: {}: {}\n", verdict_text(*r), terminal_safe(r->where()), terminal_safe(r->reason));
   for (const auto& u : c.unmatched)
     out += fmt::format("only in {}: {} {}{} {} ({})\n", u.only_in, terminal_safe(u.env), terminal_safe(u.workload),
                        u.params.empty() ? "" : " (" + terminal_safe(u.params) + ")", terminal_safe(u.metric),
@@ -155,9 +170,9 @@ std::string render_compare_markdown(const Comparison& c) {
       "| verdict | env | workload | params | metric | base | current | change | 95% CI | p (Holm) |\n"
       "|---|---|---|---|---|---:|---:|---:|---:|---:|\n";
   auto table_row = [&](const MetricComparison& r) {
-    const std::string v = r.verdict == Verdict::Regressed || r.verdict == Verdict::Improved
+    const std::string v = (r.verdict == Verdict::Regressed || r.verdict == Verdict::Improved) && r.gates
                               ? fmt::format("**{}**", to_string(r.verdict))
-                              : to_string(r.verdict);
+                              : verdict_text(r);
     return fmt::format("| {} | {} | {} | {} | {} | {} {} | {} {} | {} | {} | {} |\n", v, md(r.env), md(r.workload),
                        md(r.params), md(r.metric), value_str(r.base.median), md(r.unit), value_str(r.current.median),
                        md(r.unit), pct_str(r.change), ci_str(r), p_str(r.p_adjusted));
@@ -247,14 +262,13 @@ std::string render_compare_junit(const Comparison& c) {
     const std::string detail = fmt::format("{}: base median {} {}, current median {} {}, change {} {}, p (Holm) {}\n{}",
                                            r.where(), value_str(r.base.median), r.unit, value_str(r.current.median),
                                            r.unit, pct_str(r.change), ci_str(r), p_str(r.p_adjusted), r.reason);
-    if (r.verdict == Verdict::Regressed)
+    if (r.verdict == Verdict::Regressed && r.gates)
       out += fmt::format("\n      <failure type=\"regression\" message=\"{}\">{}</failure>\n    ",
                          x(fmt::format("regressed {}: {}", pct_str(r.change), r.reason)), x(detail));
     else if (r.verdict == Verdict::Noisy)
       out += fmt::format("\n      <skipped message=\"{}\"/>\n    ", x("noisy: " + r.reason));
     else
-      out += fmt::format("\n      <system-out>{}</system-out>\n    ",
-                         x(to_string(r.verdict) + std::string(": ") + detail));
+      out += fmt::format("\n      <system-out>{}</system-out>\n    ", x(verdict_text(r) + ": " + detail));
     out += "</testcase>\n";
   }
   for (const auto& u : c.unmatched) {
@@ -301,6 +315,7 @@ nlohmann::json render_compare_json(const Comparison& c) {
                     {"test", to_json(r.test)},
                     {"p_adjusted", num(r.p_adjusted)},
                     {"verdict", to_string(r.verdict)},
+                    {"gates", r.gates},
                     {"reason", r.reason}});
   for (size_t i = 0; i < c.rows.size(); ++i)
     if (!c.rows[i].history_noise.is_null()) rows[i]["history_noise"] = c.rows[i].history_noise;
@@ -315,6 +330,9 @@ nlohmann::json render_compare_json(const Comparison& c) {
   nlohmann::json counts;
   for (Verdict v : {Verdict::Regressed, Verdict::Improved, Verdict::Unchanged, Verdict::Noisy})
     counts[to_string(v)] = c.count(v);
+  nlohmann::json diagnostic_counts;
+  for (Verdict v : {Verdict::Regressed, Verdict::Improved, Verdict::Unchanged, Verdict::Noisy})
+    diagnostic_counts[to_string(v)] = c.count_diagnostic(v);
   return {{"base", run(c.base, c.base_source)},
           {"current", run(c.current, c.current_source)},
           {"alpha", c.alpha},
@@ -322,6 +340,7 @@ nlohmann::json render_compare_json(const Comparison& c) {
           {"tested", c.tested},
           {"regressed", c.regressed()},
           {"counts", counts},
+          {"diagnostic_counts", diagnostic_counts},
           {"rows", rows},
           {"unmatched", unmatched},
           {"warnings", c.warnings}};

@@ -78,6 +78,66 @@ TEST_CASE("compare: verdicts", "[compare]") {
   }
 }
 
+TEST_CASE("compare: counters and cgroup statistics are diagnostics: shown, never the verdict", "[compare]") {
+  // Ten samples a side; each sample carries the workload's ops, the
+  // environment's cpu_ns_per_op and its parts, a cgroup statistic and a counter.
+  auto run = [](const std::string& id, double ops, double ns_per_op, double sys_part, double peak, double faults) {
+    ResultSet rs = fixture_run(id);
+    for (int i = 0; i < 11; ++i) {
+      Sample s;
+      s.env = "bare";
+      s.workload = "cpu.int";
+      s.params = {{"threads", 1}};
+      s.warmup = i == 0;
+      s.round = i;
+      const double wiggle = 1 + 0.001 * (i % 5);
+      s.metrics = {Metric{"ops", ops * wiggle, "ops/s", Better::Higher}};
+      s.env_metrics = {Metric{"cpu_ns_per_op", ns_per_op * wiggle, "ns/block", Better::Lower},
+                       Metric{"cpu_ns_per_op.sys", sys_part * wiggle, "ns/block", Better::Lower},
+                       Metric{"cgroup.memory_peak", peak * wiggle, "B", Better::Lower}};
+      CounterReading pf;
+      pf.name = "page-faults";
+      pf.value = faults * wiggle;
+      s.counters = {pf};
+      rs.samples.push_back(s);
+    }
+    return rs;
+  };
+  SECTION("only diagnostics moved: no regression, and they are named as diagnostics") {
+    auto c = compare_runs(run("vbA", 100, 500, 10, 1e6, 100), run("vbB", 100, 500, 30, 1.5e6, 300), {});
+    REQUIRE(c.ok());
+    CHECK_FALSE(c->regressed());
+    CHECK(c->count(Verdict::Regressed) == 0);
+    CHECK(c->count_diagnostic(Verdict::Regressed) == 3);
+    for (const char* m : {"cpu_ns_per_op.sys", "cgroup.memory_peak", "page-faults"}) {
+      INFO(m);
+      REQUIRE(row(*c, m));
+      CHECK(row(*c, m)->verdict == Verdict::Regressed);
+      CHECK_FALSE(row(*c, m)->gates);
+    }
+    const std::string table = render_compare_table(*c, false);
+    CHECK_THAT(table, Contains("no regression: 0 regressed"));
+    CHECK_THAT(table, Contains("they do not gate): 3 regressed"));
+    CHECK_THAT(table, Contains("regressed (diagnostic): bare cpu.int (threads=1) cgroup.memory_peak"));
+    const auto j = render_compare_json(*c);
+    CHECK(j["regressed"] == false);
+    CHECK(j["counts"]["regressed"] == 0);
+    CHECK(j["diagnostic_counts"]["regressed"] == 3);
+    const std::string junit = render_compare_junit(*c);
+    CHECK_THAT(junit, Contains("failures=\"0\""));
+    CHECK_THAT(render_compare_markdown(*c), Contains("no regression"));
+  }
+  SECTION("the workload's metrics and the CPU time per operation gate") {
+    auto c = compare_runs(run("vbA", 100, 500, 10, 1e6, 100), run("vbB", 80, 650, 10, 1e6, 100), {});
+    REQUIRE(c.ok());
+    CHECK(c->regressed());
+    CHECK(c->count(Verdict::Regressed) == 2);
+    CHECK(row(*c, "ops")->gates);
+    CHECK(row(*c, "cpu_ns_per_op")->gates);
+    CHECK_THAT(render_compare_junit(*c), Contains("failures=\"2\""));
+  }
+}
+
 TEST_CASE("compare: the change and its CI", "[compare]") {
   ResultSet a = fixture_run("vbA"), b = fixture_run("vbB");
   add_values(a, "cpu.int", "ops", around(100, 0.01, 10));
