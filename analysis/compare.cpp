@@ -11,6 +11,7 @@
 #include <tuple>
 
 #include "analysis/summary.hpp"
+#include "core/host_load.hpp"
 #include "model/hostinfo.hpp"
 
 namespace vbench {
@@ -216,6 +217,9 @@ Result<Comparison> compare_runs(const ResultSet& base, const ResultSet& current,
   size_t row_index = 0;
   for (const auto& k : order) {
     const auto& [env, workload, pk, metric] = k;
+    // The host's other work is a condition of the run, not a result: it has
+    // its own warning and no verdict.
+    if (metric == kForeignCpusMetric) continue;
     auto bi = b.cells.find(k), ci = c.cells.find(k);
     const bool in_b = bi != b.cells.end() && !bi->second.values.empty();
     const bool in_c = ci != c.cells.end() && !ci->second.values.empty();

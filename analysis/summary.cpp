@@ -8,6 +8,8 @@
 #include <set>
 #include <tuple>
 
+#include "core/host_load.hpp"
+
 namespace vbench {
 namespace {
 
@@ -193,7 +195,7 @@ RunSummary summarize_run(const ResultSet& rs, const std::string& baseline_env, u
     if (!e.started) add_group("env", fmt::format("[{}] did not start: {}", e.label, e.error), {});
   }
   std::set<std::string> failed_groups, few, unsupported_events;
-  std::vector<std::pair<double, std::string>> noisy, throttled;  // (how bad, what)
+  std::vector<std::pair<double, std::string>> noisy, throttled, busy;  // (how bad, what)
   // reason -> (events, scopes)
   std::map<std::string, std::pair<std::set<std::string>, std::set<std::string>>> unsupported;
   for (const auto& r : out.rows) {
@@ -212,6 +214,10 @@ RunSummary summarize_run(const ResultSet& rs, const std::string& baseline_env, u
     if (r.source == "workload" && r.stats.n > 0 && r.stats.n < kMinRepetitionsForCI) few.insert(where);
     // cgroup cpu.stat counts the periods in which the CPU quota stopped the
     // container: its numbers then measure the limit, not the isolation.
+    // Other work beside the run (core/host_load.hpp): the mean over the
+    // cell's samples, so that one unlucky tick-sampled window does not warn.
+    if (r.source == "env" && r.metric == kForeignCpusMetric && r.stats.n > 0 && r.stats.mean > kBusyHostCpus)
+      busy.emplace_back(r.stats.mean, fmt::format("{} {:.1f} CPUs (max {:.1f})", where, r.stats.mean, r.stats.max));
     if (r.source == "env" && r.metric.ends_with("nr_throttled") && r.stats.n > 0 && r.stats.max > 0)
       throttled.emplace_back(r.stats.max,
                              fmt::format("{}: {} up to {:.0f} periods per sample", where, r.metric, r.stats.max));
@@ -235,6 +241,15 @@ RunSummary summarize_run(const ResultSet& rs, const std::string& baseline_env, u
               fmt::format("unsupported counters: {} event(s) this host does not count ({}), e.g. {}",
                           unsupported_events.size(), fmt::join(unsupported_events, ", "), unsupported.begin()->first),
               std::move(details));
+  }
+  if (!busy.empty()) {
+    auto d = worst_first(busy);
+    add_group("busy-host",
+              fmt::format("busy host: other work used over {} CPU on average during {} cell(s), worst {}; bare "
+                          "competes with it as one task among many where a cgroup gets a share of its own, so "
+                          "overhead ratios between environments are not to be trusted",
+                          kBusyHostCpus, d.size(), d.front()),
+              d);
   }
   if (!throttled.empty()) {
     auto d = worst_first(throttled);

@@ -26,6 +26,12 @@ Result<ProcStat> parse_proc_stat(std::string_view text) {
     }
     uint64_t* dst = nullptr;
     switch (field) {
+      case 4: {
+        auto [p, ec] = std::from_chars(f.data(), f.data() + f.size(), st.ppid);
+        if (ec != std::errc() || p != f.data() + f.size())
+          return make_error("/proc stat: field 4 `{}` is not a pid", f);
+        continue;
+      }
       case 14:
         dst = &st.utime;
         break;
@@ -100,6 +106,33 @@ Result<uint64_t> parse_softirq_ticks(std::string_view text, const std::vector<in
     if (!seen[i]) return make_error("/proc/stat: no line for cpu{}", cpus[i]);
   if (!any) return make_error("/proc/stat: no `cpu` line");
   return total;
+}
+
+Result<uint64_t> parse_busy_ticks(std::string_view text) {
+  // "cpu  user nice system idle iowait irq softirq steal guest guest_nice"
+  while (!text.empty()) {
+    const size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+    if (!line.starts_with("cpu ")) continue;
+    std::string_view rest = line.substr(3);
+    uint64_t busy = 0;
+    for (int field = 1; field <= 7; ++field) {
+      const size_t begin = rest.find_first_not_of(' ');
+      if (begin == std::string_view::npos)
+        return make_error("/proc/stat: the `cpu` line has {} fields, expected 7 or more", field - 1);
+      rest.remove_prefix(begin);
+      const std::string_view f = rest.substr(0, rest.find(' '));
+      rest.remove_prefix(f.size());
+      uint64_t v = 0;
+      auto [p, ec] = std::from_chars(f.data(), f.data() + f.size(), v);
+      if (ec != std::errc() || p != f.data() + f.size())
+        return make_error("/proc/stat: field {} `{}` of the `cpu` line is not a count", field, f);
+      if (field != 4 && field != 5) busy += v;  // not idle, not iowait
+    }
+    return busy;
+  }
+  return make_error("/proc/stat: no `cpu` line");
 }
 
 }  // namespace vbench

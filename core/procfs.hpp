@@ -12,6 +12,7 @@ namespace vbench {
 
 struct ProcStat {
   char state = '?';         // field 3: R, S, D, Z, X, ...
+  int64_t ppid = 0;         // field 4
   uint64_t utime = 0;       // field 14, clock ticks
   uint64_t stime = 0;       // field 15, clock ticks
   uint64_t cutime = 0;      // field 16: waited-for children's (and their waited-for children's) utime
@@ -27,5 +28,11 @@ Result<ProcStat> parse_proc_stat(std::string_view text);
 // listed (`cpuN` lines), or of the whole host (`cpu` line) when `cpus` is
 // empty. A listed CPU without a line is an error.
 Result<uint64_t> parse_softirq_ticks(std::string_view proc_stat, const std::vector<int>& cpus);
+
+// Busy time of the whole host in clock ticks from the text of /proc/stat
+// (its `cpu` line): user + nice + system + irq + softirq. Guest time is in
+// user already; idle, iowait and steal (time the hypervisor gave to others)
+// are not busy.
+Result<uint64_t> parse_busy_ticks(std::string_view proc_stat);
 
 }  // namespace vbench

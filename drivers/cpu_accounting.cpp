@@ -1,14 +1,17 @@
 #include "drivers/cpu_accounting.hpp"
 
+#include <dirent.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <map>
 
 #include "core/fs.hpp"
+#include "core/host_load.hpp"
 #include "core/procfs.hpp"
 #include "counters/per_op.hpp"
 #include "workloads/operations.hpp"
@@ -59,6 +62,8 @@ CpuTimes operator-(const CpuTimes& a, const CpuTimes& b) {
   d.vcpu = minus(a.vcpu, b.vcpu);
   d.softirq = minus(a.softirq, b.softirq);
   d.split = a.split && b.split;
+  d.host_busy = minus(a.host_busy, b.host_busy);
+  d.ours_elsewhere = minus(a.ours_elsewhere, b.ours_elsewhere);
   return d;
 }
 
@@ -79,9 +84,19 @@ std::vector<Metric> cpu_attribution_metrics(const Sample& s, const CpuTimes& d, 
     out.push_back(Metric{std::move(name), per_op(ns), unit, Better::Lower});
   };
   add("cpu_ns_per_op", env + softirq);
-  if (d.split) {
+  if (d.split && !d.usage) {
     add("cpu_ns_per_op.user", d.user);
     add("cpu_ns_per_op.sys", d.sys);
+  } else if (d.split) {
+    // An exact total (ns) beside a clock-tick split (cpuacct.stat, or bare's
+    // /proc/PID/stat beside its task-clock): the ticks give the proportion,
+    // the total the amount, so the parts add up to the total. A window in
+    // which neither part moved by a tick has no split to tell.
+    const double u = std::max(0.0, d.user), sy = std::max(0.0, d.sys);
+    if (u + sy > 0) {
+      add("cpu_ns_per_op.user", *d.usage * u / (u + sy));
+      add("cpu_ns_per_op.sys", *d.usage * sy / (u + sy));
+    }
   }
   if (d.softirq) add("cpu_ns_per_op.softirq", softirq);
   if (d.guest) add("cpu_ns_per_op.guest", *d.guest);
@@ -108,16 +123,28 @@ std::vector<Metric> cpu_attribution_metrics(const Sample& s, const CpuTimes& d, 
   return out;
 }
 
+std::optional<Metric> foreign_cpus_metric(const CpuTimes& d, double window_s) {
+  if (!d.host_busy || !d.ours_elsewhere || !std::isfinite(window_s) || !(window_s > 0)) return std::nullopt;
+  const double foreign = *d.host_busy - d.environment() - d.softirq.value_or(0) - *d.ours_elsewhere;
+  return Metric{std::string(kForeignCpusMetric), std::max(0.0, foreign) / (window_s * 1e9),
+                std::string(kForeignCpusUnit), Better::Lower};
+}
+
 void add_cpu_attribution(Sample& s, const std::optional<CpuTimes>& before, const std::optional<CpuTimes>& after,
                          double window_s) {
   if (!before || !after) return;
-  for (auto& m : cpu_attribution_metrics(s, *after - *before, window_s)) s.env_metrics.push_back(std::move(m));
+  const CpuTimes d = *after - *before;
+  for (auto& m : cpu_attribution_metrics(s, d, window_s)) s.env_metrics.push_back(std::move(m));
+  if (!s.ok) return;
+  if (auto m = foreign_cpus_metric(d, window_s)) s.env_metrics.push_back(std::move(*m));
 }
 
-std::optional<CpuTimes> cpu_snapshot(Result<CpuTimes> environment, const std::vector<int>& cpus) {
+std::optional<CpuTimes> cpu_snapshot(Result<CpuTimes> environment, const std::vector<int>& cpus, pid_t env_root) {
   if (!environment) return std::nullopt;
   CpuTimes c = *environment;
   if (auto sq = softirq_ns(cpus)) c.softirq = *sq;
+  if (auto busy = host_busy_ns()) c.host_busy = *busy;
+  if (auto ours = process_tree_cpu_ns(getpid(), env_root)) c.ours_elsewhere = *ours;
   return c;
 }
 
@@ -219,6 +246,50 @@ Result<double> softirq_ns(const std::vector<int>& cpus, const std::string& proc)
   auto ticks = parse_softirq_ticks(*text, cpus);
   if (!ticks) return ticks.error().context(proc + "/stat");
   return static_cast<double>(*ticks) * tick_ns();
+}
+
+Result<double> host_busy_ns(const std::string& proc) {
+  auto text = read_file(proc + "/stat", 1 << 20);
+  if (!text) return text.error();
+  auto ticks = parse_busy_ticks(*text);
+  if (!ticks) return ticks.error().context(proc + "/stat");
+  return static_cast<double>(*ticks) * tick_ns();
+}
+
+Result<double> process_tree_cpu_ns(pid_t root, pid_t exclude, const std::string& proc) {
+  // One pass over /proc: every process's parent and times. Processes that
+  // exit while we read are simply gone (their time is in their parent's
+  // cutime once reaped).
+  DIR* dir = opendir(proc.c_str());
+  if (!dir) return sys_error("opendir " + proc);
+  std::multimap<pid_t, pid_t> children;
+  std::map<pid_t, uint64_t> ticks;
+  while (dirent* e = readdir(dir)) {
+    pid_t pid = 0;
+    const char* name = e->d_name;
+    const char* end = name + strlen(name);
+    auto [q, ec] = std::from_chars(name, end, pid);
+    if (ec != std::errc() || q != end || pid <= 0) continue;
+    auto text = read_line(fmt::format("{}/{}/stat", proc, pid));
+    if (!text) continue;
+    auto st = parse_proc_stat(*text);
+    if (!st) continue;
+    children.emplace(static_cast<pid_t>(st->ppid), pid);
+    ticks[pid] = st->utime + st->stime + st->cutime + st->cstime;
+  }
+  closedir(dir);
+  if (!ticks.count(root)) return make_error("{}/{}/stat: no such process", proc, root);
+  uint64_t total = 0;
+  std::vector<pid_t> todo{root};
+  while (!todo.empty()) {
+    const pid_t p = todo.back();
+    todo.pop_back();
+    if (p == exclude) continue;
+    total += ticks[p];
+    auto [b, e] = children.equal_range(p);
+    for (auto it = b; it != e; ++it) todo.push_back(it->second);
+  }
+  return static_cast<double>(total) * tick_ns();
 }
 
 std::vector<int> softirq_cpus(Placement p, bool network, int host_cpus, bool agent_pinned_by_knob) {

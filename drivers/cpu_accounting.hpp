@@ -58,6 +58,10 @@ struct CpuTimes {
   std::optional<double> vcpu;     // kvm: vCPU threads, all modes
   std::optional<double> softirq;  // the involved CPUs' softirq time (absent: /proc/stat unreadable)
   bool split = true;              // false: user and sys unknown (only `usage` is)
+  // For foreign_cpus (core/host_load.hpp): the whole host's busy time, and
+  // vbench's process tree without the environment's own processes.
+  std::optional<double> host_busy;
+  std::optional<double> ours_elsewhere;
 
   // The environment's own CPU time: `usage` when known, else user + sys + guest.
   double environment() const { return usage ? *usage : user + sys + guest.value_or(0); }
@@ -68,12 +72,21 @@ CpuTimes operator-(const CpuTimes& after, const CpuTimes& before);
 // is the difference of the snapshots around it, `window_s` its wall time.
 // Empty when the sample failed or its workload's rate is unknown.
 std::vector<Metric> cpu_attribution_metrics(const Sample& s, const CpuTimes& d, double window_s);
-// Appends them to s.env_metrics; nothing when either snapshot is missing.
+// Other work on the host during the request, in CPUs (core/host_load.hpp):
+// (host busy - environment - softirq charged - vbench's other processes) /
+// window, at least 0. Empty without the host's busy time or vbench's tree.
+std::optional<Metric> foreign_cpus_metric(const CpuTimes& d, double window_s);
+// Appends both to s.env_metrics; nothing when either snapshot is missing.
 void add_cpu_attribution(Sample& s, const std::optional<CpuTimes>& before, const std::optional<CpuTimes>& after,
                          double window_s);
 // A snapshot: the environment's times (absent when they could not be read)
-// with the softirq time of `softirq_cpus` added.
-std::optional<CpuTimes> cpu_snapshot(Result<CpuTimes> environment, const std::vector<int>& softirq_cpus);
+// with the softirq time of `softirq_cpus`, the host's busy time and the CPU
+// time of vbench's process tree added. `env_root`: the process whose
+// subtree is the environment, left out of that tree because the
+// environment's times count it already (-1: the environment is not in
+// vbench's tree, e.g. a container a daemon started).
+std::optional<CpuTimes> cpu_snapshot(Result<CpuTimes> environment, const std::vector<int>& softirq_cpus,
+                                     pid_t env_root = -1);
 
 // Snapshots. `proc` is the procfs root (tests build their own tree).
 // A process and, with `children`, its reaped children (cutime/cstime).
@@ -87,6 +100,13 @@ Result<CpuTimes> qemu_cpu_times(pid_t pid, const std::vector<pid_t>& vcpu_tids, 
 Result<CpuTimes> cgroup_dir_cpu_times(const std::vector<std::string>& dirs);
 // Softirq nanoseconds of `cpus` (empty = the whole host).
 Result<double> softirq_ns(const std::vector<int>& cpus, const std::string& proc = "/proc");
+// The whole host's busy nanoseconds (/proc/stat; see parse_busy_ticks).
+Result<double> host_busy_ns(const std::string& proc = "/proc");
+// CPU nanoseconds of `root` and its descendants, each with its reaped
+// children (utime + stime + cutime + cstime), leaving out the subtree of
+// `exclude` (-1: none). Summed over the tree, a child that is reaped moves
+// its time into its parent's cutime/cstime, so the sum only grows.
+Result<double> process_tree_cpu_ns(pid_t root, pid_t exclude, const std::string& proc = "/proc");
 
 // The CPUs whose softirq time a request is charged: those the placement
 // gives the agent and the peer; empty (the whole host) when nothing is

@@ -8,8 +8,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <optional>
+
 #include "core/clock.hpp"
 #include "core/resolve.hpp"
+#include "counters/task_clock.hpp"
 #include "drivers/agent_channel.hpp"
 #include "drivers/cpu_accounting.hpp"
 #include "drivers/cpuset.hpp"
@@ -21,12 +25,18 @@ namespace {
 
 class BareSession : public Session {
  public:
-  BareSession(pid_t pid, AgentChannel ch, std::string scratch, Placement placement, bool cpuset_given)
+  BareSession(pid_t pid, AgentChannel ch, std::string scratch, Placement placement, bool cpuset_given,
+              Result<TaskClock> clock)
       : pid_(pid),
         ch_(std::move(ch)),
         scratch_(std::move(scratch)),
         placement_(placement),
-        cpuset_given_(cpuset_given) {}
+        cpuset_given_(cpuset_given) {
+    if (clock)
+      clock_.emplace(std::move(*clock));
+    else
+      clock_error_ = clock.error().message;
+  }
   ~BareSession() override { (void)stop(); }
 
   std::string label() const override { return "bare"; }
@@ -36,9 +46,15 @@ class BareSession : public Session {
     if (cpuset_given_) p["agent_note"] = "the cpuset knob pins the agent";
     return {{"placement", p},
             {"cpu_accounting",
-             describe_cpu_accounting("the agent process and its reaped workload children: utime, stime, cutime, "
-                                     "cstime of /proc/PID/stat (clock ticks)",
-                                     placement_.policy(), host_cpu_count(), cpuset_given_)}};
+             describe_cpu_accounting(
+                 clock_ ? "the agent process and every thread and process it starts: a perf_event task-clock "
+                          "counter the driver opened on the agent before it ran (inherit=1, nanoseconds) for the "
+                          "total; utime, stime, cutime, cstime of /proc/PID/stat (clock ticks) for the user/sys split, "
+                          "scaled to that total"
+                        : "the agent process and its reaped workload children: utime, stime, cutime, cstime of "
+                          "/proc/PID/stat (clock ticks: +-10 ms per read; no task-clock counter: " +
+                              clock_error_ + ")",
+                 placement_.policy(), host_cpu_count(), cpuset_given_)}};
   }
 
   Result<Sample> run(const WorkloadRequest& req) override {
@@ -59,12 +75,12 @@ class BareSession : public Session {
     // The agent reaps each workload child before it replies, so the child's
     // CPU time is in the agent's cutime/cstime by then.
     const auto irq_cpus = softirq_cpus(placement_.policy(), req.needs_peer, host_cpu_count(), cpuset_given_);
-    const auto cpu0 = cpu_snapshot(process_cpu_times(pid_, true), irq_cpus);
+    const auto cpu0 = cpu_snapshot(agent_cpu_times(), irq_cpus, pid_);
     const uint64_t t0 = now_ns();
     auto s = ch_.run(req, scratch_, peer);
     const double window_s = static_cast<double>(now_ns() - t0) / 1e9;
     if (!s) return s.error().context("bare");
-    add_cpu_attribution(*s, cpu0, cpu_snapshot(process_cpu_times(pid_, true), irq_cpus), window_s);
+    add_cpu_attribution(*s, cpu0, cpu_snapshot(agent_cpu_times(), irq_cpus, pid_), window_s);
     return s;
   }
 
@@ -97,6 +113,17 @@ class BareSession : public Session {
   std::vector<Metric> lifecycle_;
 
  private:
+  // The agent's tick-based times with, where the task-clock counter is open,
+  // its exact total as `usage` (the ticks then only split it).
+  Result<CpuTimes> agent_cpu_times() const {
+    auto c = process_cpu_times(pid_, true);
+    if (!c || !clock_) return c;
+    auto ns = clock_->read_ns();
+    if (!ns) return ns.error();
+    c->usage = static_cast<double>(*ns);
+    return c;
+  }
+
   pid_t pid_;
   AgentChannel ch_;
   std::string scratch_;
@@ -104,6 +131,8 @@ class BareSession : public Session {
   std::string peer_addr_;
   PlacementApplier placement_;
   bool cpuset_given_ = false;
+  std::optional<TaskClock> clock_;
+  std::string clock_error_;
 };
 
 }  // namespace
@@ -134,16 +163,27 @@ Result<std::unique_ptr<Session>> BareDriver::start(const EnvSpec& spec) {
   if (!placement) return placement.error().context("bare");
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return sys_error("bare: socketpair");
+  // The child waits on `go` until the task-clock counter is open on it, so
+  // that it has no thread or child yet that the counter would miss.
+  int go[2];
+  if (pipe2(go, O_CLOEXEC) != 0) {
+    ::close(sv[0]);
+    ::close(sv[1]);
+    return sys_error("bare: pipe");
+  }
   const uint64_t t0 = now_ns();
   pid_t pid = fork();
   if (pid < 0) {
-    ::close(sv[0]);
-    ::close(sv[1]);
+    for (int fd : {sv[0], sv[1], go[0], go[1]}) ::close(fd);
     return sys_error("bare: fork");
   }
   if (pid == 0) {
     // The agent dies with vbench, whatever way vbench dies.
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    ::close(go[1]);
+    char b;
+    while (::read(go[0], &b, 1) < 0 && errno == EINTR) {
+    }
     if (!cpuset.empty() && sched_setaffinity(0, sizeof set, &set) != 0) _exit(121);
     dup2(sv[1], 0);
     dup2(sv[1], 1);
@@ -151,8 +191,11 @@ Result<std::unique_ptr<Session>> BareDriver::start(const EnvSpec& spec) {
     _exit(127);
   }
   ::close(sv[1]);
-  auto session =
-      std::make_unique<BareSession>(pid, AgentChannel(UniqueFd(sv[0])), spec.scratch_dir, *placement, !cpuset.empty());
+  ::close(go[0]);
+  auto clock = TaskClock::for_process_tree(pid);
+  ::close(go[1]);  // EOF: the child goes on to exec the agent
+  auto session = std::make_unique<BareSession>(pid, AgentChannel(UniqueFd(sv[0])), spec.scratch_dir, *placement,
+                                               !cpuset.empty(), std::move(clock));
   session->agent_path_ = spec.agent_path;
   if (auto h = session->handshake(spec.start_timeout_s, t0); !h) return h.error().context("bare: agent start");
   return std::unique_ptr<Session>(std::move(session));

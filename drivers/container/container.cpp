@@ -326,14 +326,14 @@ class ContainerSession : public Session {
         softirq_cpus(placement_.policy(), req.needs_peer, host_cpu_count(), !cfg_.limits.cpuset.empty());
     const CgroupUsage before = cgroup_->usage();
     if (auto s = cgroup_->reset_peak(); !s) return s.error().context(label());
-    const auto cpu0 = cpu_snapshot(cgroup_cpu_times(before), irq_cpus);
+    const auto cpu0 = cpu_snapshot(cgroup_cpu_times(before), irq_cpus, init_pid_);
     const uint64_t t0 = now_ns();
     if (counters) (void)counters->start();
     auto s = ch_.run(req, spec_.scratch_dir.empty() ? "" : kScratchInContainer, peer);
     if (counters) (void)counters->stop();
     const double window_s = static_cast<double>(now_ns() - t0) / 1e9;
     const CgroupUsage after = cgroup_->usage();
-    const auto cpu1 = cpu_snapshot(cgroup_cpu_times(after), irq_cpus);
+    const auto cpu1 = cpu_snapshot(cgroup_cpu_times(after), irq_cpus, init_pid_);
     if (!s) return agent_failure(s.error());
     add_host_counter_readings(*s, req.counters, counters);
     add_cpu_attribution(*s, cpu0, cpu1, window_s);

@@ -628,7 +628,7 @@ Result<Sample> KvmSession::run(const WorkloadRequest& req) {
   const auto irq_cpus = softirq_cpus(placement_.policy(), req.needs_peer, host_cpu_count(), !cfg_.vcpu_pinning.empty());
   // Under TCG the CPU never enters guest mode: no guest part to report.
   auto qemu_times = [&]() {
-    auto t = cpu_snapshot(qemu_cpu_times(qemu_pid_, vcpu_tids_), irq_cpus);
+    auto t = cpu_snapshot(qemu_cpu_times(qemu_pid_, vcpu_tids_), irq_cpus, qemu_pid_);
     if (t && accel_.accel != "kvm") t->guest.reset();
     return t;
   };

@@ -332,6 +332,20 @@ TEST_CASE("compare: failed samples, and metrics in only one run", "[compare]") {
   CHECK_FALSE(c->regressed());
 }
 
+TEST_CASE("compare: the host's other work gets no verdict", "[compare]") {
+  ResultSet a = fixture_run("vbA"), b = fixture_run("vbB");
+  add_values(a, "cpu.int", "ops", around(100, 0.01, 10));
+  add_values(b, "cpu.int", "ops", around(100, 0.01, 10));
+  add_values(a, "cpu.int", "foreign_cpus", around(0.1, 0.01, 10), Better::Lower, "CPUs");
+  add_values(b, "cpu.int", "foreign_cpus", around(1.5, 0.01, 10), Better::Lower, "CPUs");
+  auto c = compare_runs(a, b, {});
+  REQUIRE(c.ok());
+  CHECK(row(*c, "ops"));
+  CHECK_FALSE(row(*c, "foreign_cpus"));
+  CHECK(c->unmatched.empty());
+  CHECK_FALSE(c->regressed());
+}
+
 TEST_CASE("compare: JUnit, Markdown and terminal output escape what comes from results", "[compare]") {
   const std::string evil = "x<b>&\"'|@admin\x01\x1b[31m*_`[a](b)";
   ResultSet a = fixture_run("vbA"), b = fixture_run("vbB");

@@ -8,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <tuple>
 
 #include "core/fs.hpp"
 #include "core/procfs.hpp"
@@ -116,6 +117,15 @@ TEST_CASE("proc stat: children's times and guest time, softirq of chosen CPUs", 
   CHECK_FALSE(parse_softirq_ticks("cpu  1 2 3\n", {}).ok());
   CHECK_FALSE(parse_softirq_ticks("cpu0 1 2 3 4 5 6 x\n", {0}).ok());
   CHECK_FALSE(parse_softirq_ticks("", {}).ok());
+  // Busy: user + nice + system + irq + softirq of the host's line; idle,
+  // iowait and steal are not.
+  CHECK(*parse_busy_ticks("cpu  100 7 50 1000 5 1 30 44 0 0\ncpu0 1 1 1 1 1 1 1 1 0 0\n") == 100 + 7 + 50 + 1 + 30);
+  CHECK_FALSE(parse_busy_ticks("cpu0 1 2 3 4 5 6 7\n").ok());
+  CHECK_FALSE(parse_busy_ticks("cpu  1 2 3\n").ok());
+  CHECK_FALSE(parse_busy_ticks("cpu  1 2 3 4 5 x 7\n").ok());
+  CHECK(st->ppid == 1);
+  CHECK(parse_proc_stat("9 (a) b) S 42 1 1 0 -1 0 0 0 0 0 7 3 1 2 20 0 1 0 5")->ppid == 42);
+  CHECK_FALSE(parse_proc_stat("9 (a) S x 1 1 0 -1 0 0 0 0 0 7 3 1 2 20 0 1 0 5").ok());
 }
 
 TEST_CASE("snapshots from a procfs tree the test builds", "[cpu_accounting]") {
@@ -140,6 +150,27 @@ TEST_CASE("snapshots from a procfs tree the test builds", "[cpu_accounting]") {
   CHECK(*q->vcpu == Approx(700 * tick));
   CHECK(*softirq_ns({1}, root) == Approx(5 * tick));
   CHECK_FALSE(process_cpu_times(99, true, root).ok());
+  // A process tree: 10 -> 11 -> 12, 10 -> 13, and 20 outside it. Each
+  // process counts utime + stime + cutime + cstime.
+  auto proc_line = [](int pid, int ppid, int ticks) {
+    return fmt::format("{} (p) S {} 1 1 0 -1 0 0 0 0 0 {} 1 2 3 20 0 1 0 5\n", pid, ppid, ticks);
+  };
+  const std::initializer_list<std::tuple<int, int, int>> tree = {
+      {10, 1, 100}, {11, 10, 200}, {12, 11, 400}, {13, 10, 800}, {20, 1, 1600}};
+  for (auto [pid, ppid, t] : tree) {
+    REQUIRE(mkdir_p(fmt::format("{}/{}", root, pid)));
+    REQUIRE(write_file(fmt::format("{}/{}/stat", root, pid), proc_line(pid, ppid, t)));
+  }
+  REQUIRE(mkdir_p(root + "/self"));  // not a pid: ignored
+  CHECK(*process_tree_cpu_ns(10, -1, root) == Approx((100 + 200 + 400 + 800 + 4 * 6) * tick));
+  CHECK(*process_tree_cpu_ns(10, 11, root) == Approx((100 + 800 + 2 * 6) * tick));  // without 11's subtree
+  CHECK(*process_tree_cpu_ns(10, 20, root) == Approx((100 + 200 + 400 + 800 + 4 * 6) * tick));
+  CHECK_FALSE(process_tree_cpu_ns(30, -1, root).ok());
+  // The real tree of this test process: at least its own time.
+  auto mine = process_tree_cpu_ns(getpid(), -1);
+  REQUIRE(mine);
+  CHECK(*mine >= 0);
+  CHECK(*host_busy_ns() > 0);
   CHECK_FALSE(qemu_cpu_times(77, {79}, root).ok());  // a vCPU thread that is gone
   (void)remove_tree(root);
 }
@@ -164,8 +195,11 @@ TEST_CASE("CPU per operation: total, parts and the window", "[cpu_accounting]") 
   CHECK(total->unit == "ns/MiB");
   CHECK(total->better == Better::Lower);
   CHECK(total->value == Approx((0.2e9 + 0.05e9) / 500));  // the precise usage, not the tick split
-  CHECK(find(ms, "cpu_ns_per_op.user")->value == Approx(0.15e9 / 500));
-  CHECK(find(ms, "cpu_ns_per_op.sys")->value == Approx(0.04e9 / 500));
+  // The tick split's proportion (15:4) of the precise usage: the parts add
+  // up to the environment's total.
+  CHECK(find(ms, "cpu_ns_per_op.user")->value == Approx(0.2e9 * 15 / 19 / 500));
+  CHECK(find(ms, "cpu_ns_per_op.sys")->value == Approx(0.2e9 * 4 / 19 / 500));
+  CHECK(find(ms, "cpu_ns_per_op.user")->value + find(ms, "cpu_ns_per_op.sys")->value == Approx(0.2e9 / 500));
   CHECK(find(ms, "cpu_ns_per_op.softirq")->value == Approx(0.05e9 / 500));
   CHECK_FALSE(find(ms, "cpu_ns_per_op.guest"));  // only where there is a guest
   CHECK_FALSE(find(ms, "cpu_ns_per_op.vcpu"));
@@ -205,6 +239,55 @@ TEST_CASE("CPU per operation: total, parts and the window", "[cpu_accounting]") 
   auto ns = cpu_attribution_metrics(rr, nosplit, 1.0);
   CHECK(find(ns, "cpu_ns_per_op"));
   CHECK_FALSE(find(ns, "cpu_ns_per_op.user"));
+  // An exact total over a window in which no tick moved: no split to scale.
+  CpuTimes noticks;
+  noticks.usage = 3e6;
+  auto nt = cpu_attribution_metrics(rr, noticks, 1.0);
+  CHECK(find(nt, "cpu_ns_per_op")->value == Approx(3e6 / 1000));
+  CHECK_FALSE(find(nt, "cpu_ns_per_op.user"));
+  CHECK_FALSE(find(nt, "cpu_ns_per_op.sys"));
+  // A part that stepped back by a tick is 0 before the scaling: all is user.
+  noticks.user = 2e7;
+  noticks.sys = -1e7;
+  nt = cpu_attribution_metrics(rr, noticks, 1.0);
+  CHECK(find(nt, "cpu_ns_per_op.user")->value == Approx(3e6 / 1000));
+  CHECK(find(nt, "cpu_ns_per_op.sys")->value == 0);
+}
+
+TEST_CASE("other work on the host: busy time minus the environment, softirq and vbench", "[cpu_accounting]") {
+  CpuTimes d;
+  d.usage = 0.3e9;  // the agent: one CPU over a 0.3 s window
+  d.softirq = 0.01e9;
+  CHECK_FALSE(foreign_cpus_metric(d, 0.3));  // no host reading: nothing
+  d.host_busy = 0.6e9;
+  d.ours_elsewhere = 0.02e9;  // harness and peer
+  auto m = foreign_cpus_metric(d, 0.3);
+  REQUIRE(m);
+  CHECK(m->name == "foreign_cpus");
+  CHECK(m->unit == "CPUs");
+  CHECK(m->better == Better::Lower);
+  CHECK(m->value == Approx((0.6e9 - 0.3e9 - 0.01e9 - 0.02e9) / 0.3e9));
+  // Tick sampling can make the host's busy time less than ours: 0, not negative.
+  d.host_busy = 0.25e9;
+  CHECK(foreign_cpus_metric(d, 0.3)->value == 0);
+  CHECK_FALSE(foreign_cpus_metric(d, 0));
+  // Only measured samples carry it, next to the attribution.
+  Sample s = sample_with("cpu.int", {{"ops", 1000, "op/s", Better::Higher}});
+  CpuTimes before, after;
+  before.host_busy = 0;
+  before.ours_elsewhere = 0;
+  before.usage = 0;
+  after = before;
+  after.usage = 1e9;
+  after.host_busy = 2e9;
+  add_cpu_attribution(s, before, after, 1.0);
+  REQUIRE(find(s.env_metrics, "foreign_cpus"));
+  CHECK(find(s.env_metrics, "foreign_cpus")->value == Approx(1.0));
+  Sample failed = s;
+  failed.ok = false;
+  failed.env_metrics.clear();
+  add_cpu_attribution(failed, before, after, 1.0);
+  CHECK(failed.env_metrics.empty());
 }
 
 TEST_CASE("CPU per operation in a guest: vCPU and I/O threads, guest mode", "[cpu_accounting]") {

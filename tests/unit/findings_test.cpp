@@ -177,6 +177,40 @@ TEST_CASE("warnings: one line per cause with a count and the worst example", "[f
   CHECK(html.find("<details><summary>all 4</summary>") != std::string::npos);
 }
 
+TEST_CASE("warnings: a busy host is one line naming the cell with the most other work", "[findings][warnings]") {
+  ResultSet rs = comparison();
+  auto busy_group = [](const RunSummary& sum) -> const WarningGroup* {
+    for (const auto& g : sum.warning_groups)
+      if (g.cause == "busy-host") return &g;
+    return nullptr;
+  };
+  // Other work by sample (CPUs): cpu.int on bare 1.2 on average, net.tcp_rr
+  // on container 0.8, os.syscall on bare 0.3 (one unlucky sample of 0.9
+  // does not make a 0.5 mean).
+  auto foreign = [&](const std::string& env, const std::string& workload, std::vector<double> xs) {
+    for (auto& s : rs.samples)
+      if (s.env == env && s.workload == workload && !xs.empty()) {
+        s.env_metrics.push_back(Metric{"foreign_cpus", xs.front(), "CPUs", Better::Lower});
+        xs.erase(xs.begin());
+      }
+  };
+  CHECK_FALSE(busy_group(summarize_run(rs, "bare", 1)));  // no readings: no warning
+  foreign("bare", "os.syscall", {0.9, 0.2, 0.1, 0.1, 0.2, 0.3, 0.3, 0.3});
+  CHECK_FALSE(busy_group(summarize_run(rs, "bare", 1)));
+  foreign("bare", "cpu.int", {1.1, 1.3, 1.2, 1.2, 1.1, 1.3, 1.2, 1.2});
+  foreign("container", "net.tcp_rr", {0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8});
+  const RunSummary sum = summarize_run(rs, "bare", 1);
+  const WarningGroup* g = busy_group(sum);
+  REQUIRE(g);
+  INFO(g->line);
+  CHECK(g->line.rfind("busy host: other work used over 0.5 CPU on average during 2 cell(s), worst bare cpu.int", 0) ==
+        0);
+  CHECK(g->line.find("1.2 CPUs (max 1.3)") != std::string::npos);
+  REQUIRE(g->details.size() == 2);
+  CHECK(g->details[1].find("container net.tcp_rr") != std::string::npos);
+  CHECK(count_of(render_markdown(rs, sum), "- busy host:") == 1);
+}
+
 TEST_CASE("minimum detectable effect: 2.8 × the combined relative standard error", "[findings][mde]") {
   // cv 5% on both sides, 10 values each: 2.8016 × sqrt(2 × 0.0025 / 10).
   CHECK(minimum_detectable_effect(0.05, 10, 0.05, 10) == Approx(2.801585 * std::sqrt(0.0005)).epsilon(1e-5));
