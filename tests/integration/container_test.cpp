@@ -492,6 +492,30 @@ TEST_CASE("container: cleanup_stale removes an older vbench's records in /run/vb
   CHECK(leftovers(live_id).empty());
 }
 
+TEST_CASE("container: an unreadable record of a live run spares every cgroup without a record", "[container]") {
+  auto& driver = container_driver();
+  auto host = detect_cgroups();
+  REQUIRE_OK(host);
+  const std::string live_id = unique_run_id(), orphan_id = unique_run_id();
+  // A live run (this process) whose record cannot be read: whose pieces are
+  // whose is not known, so none goes.
+  auto state = EnvState::create(live_id, "container", "container");
+  REQUIRE_OK(state);
+  REQUIRE_OK(write_file(state->path(kContainerRecord), "{\"instance\": 42"));
+  auto cg = create_cgroup(*host, orphan_id + "-container");
+  REQUIRE_OK(cg);
+  auto s = driver.cleanup_stale();
+  REQUIRE_FALSE(s);
+  CHECK_THAT(s.error().message, Catch::Contains("unreadable"));
+  for (const auto& d : (*cg)->dirs()) CHECK(path_exists(d));
+  CHECK(path_exists(state->path(kContainerRecord)));
+  // Without it, the orphan goes.
+  REQUIRE_OK(state->remove());
+  REQUIRE_OK(driver.cleanup_stale());
+  CHECK(leftovers(orphan_id).empty());
+  CHECK(leftovers(live_id).empty());
+}
+
 TEST_CASE("container cgroup on this host's real hierarchy: limits, a process, usage, removal", "[container]") {
   if (::geteuid() != 0) VB_SKIP("needs root to create cgroups");
   auto host = detect_cgroups();
