@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 #include <set>
 
 #include "core/clock.hpp"
@@ -201,7 +202,7 @@ class ContainerSession : public Session {
     if (!state) return state.error();
     state_ = std::move(*state);
     if (auto s = write_record(state_, rec_); !s) {
-      (void)state_.remove();
+      (void)remove_record(state_, rec_.instance);
       return s;
     }
     recorded_ = true;
@@ -381,7 +382,7 @@ class ContainerSession : public Session {
       keep(remove_recorded(rec_, state_.path(kContainerRoot)));
       // A record whose resources could not all be removed stays, so that
       // `vbench cleanup` retries once this process is gone.
-      if (first) keep(state_.remove());
+      if (first) keep(remove_record(state_, rec_.instance));
     }
     lifecycle_.push_back(Metric{"teardown_s", static_cast<double>(now_ns() - t0) / 1e9, "s", Better::Lower});
     if (!first) return first.error().context(fmt::format("{}: teardown", label()));
@@ -675,7 +676,7 @@ Status ContainerDriver::cleanup_stale() {
       continue;
     }
     auto s = remove_recorded(*rec, f.state.path(kContainerRoot));
-    if (s) s = f.state.remove();
+    if (s) s = remove_record(f.state, rec->instance);
     keep(s);
     if (!s) kept.insert(rec->instance);  // still failing: leave its pieces for the next try
   }
@@ -687,6 +688,13 @@ Status ContainerDriver::cleanup_stale() {
     while (dirent* e = ::readdir(d)) names.push_back(e->d_name);
     ::closedir(d);
     for (const auto& n : names) {
+      struct stat st {};
+      if (::lstat((legacy + "/" + n).c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+        // A link to a record in the run's state, handled above; one whose
+        // record is gone goes.
+        if (!path_exists(legacy + "/" + n)) ::unlink((legacy + "/" + n).c_str());
+        continue;
+      }
       if (n.size() > 5 && n.compare(n.size() - 5, 5, ".json") == 0) {
         auto rec = read_record(legacy + "/" + n);
         if (!rec) {
@@ -714,22 +722,37 @@ Status ContainerDriver::cleanup_stale() {
         (void)::rmdir((legacy + "/" + inst + ".root").c_str());
     ::rmdir(legacy.c_str());  // only if now empty
   }
-  // Pieces without a record (a record is written before anything it
-  // names exists, so these belong to no live run).
+  // Pieces without a record. A record is written before anything it names
+  // exists, so the records are read again after the pieces are listed: the
+  // pieces of a session that started since the pass above have one by then.
+  std::map<std::string, std::vector<std::string>> cgroups;
+  if (auto host = detect_cgroups()) cgroups = list_vbench_cgroups(*host);
+  auto rt = Rtnl::open();
+  std::vector<LinkInfo> links;
+  if (rt)
+    if (auto l = rt->links()) links = std::move(*l);
+  if (sweep_orphans) {
+    for (const auto& f : env_states(""))
+      if (path_exists(f.state.path(kContainerRecord))) {
+        auto rec = read_record(f.state.path(kContainerRecord));
+        if (rec)
+          kept.insert(rec->instance);
+        else if (f.owner != FoundEnvState::Owner::Dead)
+          sweep_orphans = false;
+      }
+    for (const auto& [inst, dirs] : cgroups)
+      if (path_exists(legacy + "/" + inst + ".json")) kept.insert(inst);
+  }
   if (!sweep_orphans) {
     keep(make_error("cgroups and links without a record left alone: a live run's record is unreadable"));
     return first.error().context("container cleanup");
   }
-  if (auto host = detect_cgroups())
-    for (const auto& [inst, dirs] : list_vbench_cgroups(*host))
-      if (!kept.count(inst)) keep(remove_cgroup_dirs(dirs));
-  if (auto rt = Rtnl::open()) {
-    if (auto links = rt->links()) {
-      for (const auto& l : *links) {
-        const std::string inst = instance_of_alias(l.alias);
-        if (!inst.empty() && !kept.count(inst)) keep(rt->delete_link(l.name));
-      }
-    }
+  for (const auto& [inst, dirs] : cgroups)
+    if (!kept.count(inst)) keep(remove_cgroup_dirs(dirs));
+  for (const auto& l : links) {
+    const std::string inst = instance_of_alias(l.alias);
+    if (!inst.empty() && !kept.count(inst) && !path_exists(legacy + "/" + inst + ".json"))
+      keep(rt->delete_link(l.name));
   }
   if (!first) return first.error().context("container cleanup");
   return {};

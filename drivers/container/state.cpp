@@ -1,5 +1,6 @@
 #include "drivers/container/state.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -12,11 +13,37 @@ namespace vbench {
 std::string legacy_container_state_dir() { return std::string(kRunStateRoot) + "/containers"; }
 
 Status write_record(const EnvState& state, const ContainerRecord& r) {
-  nlohmann::json j = {{"instance", r.instance},       {"run_id", r.run_id},         {"env", r.env},
-                      {"cgroup_dirs", r.cgroup_dirs}, {"host_links", r.host_links}, {"overlay_dir", r.overlay_dir},
+  auto owner = state.owner();
+  if (!owner) return owner.error().context("state");
+  nlohmann::json j = {{"instance", r.instance},
+                      {"run_id", r.run_id},
+                      {"env", r.env},
+                      {"owner_pid", owner->pid},
+                      {"owner_start", owner->start_time},
+                      {"cgroup_dirs", r.cgroup_dirs},
+                      {"host_links", r.host_links},
+                      {"overlay_dir", r.overlay_dir},
                       {"rootfs_dir", r.rootfs_dir}};
   if (auto s = write_file_atomic(state.path(kContainerRecord), j.dump(2) + "\n"); !s) return s.error().context("state");
-  return {};
+  const std::string link = legacy_container_state_dir() + "/" + r.instance + ".json";
+  ::unlink(link.c_str());  // a dangling one of a run with this id that died
+  // Twice: a cleanup may remove the directory when it is empty, between the two calls.
+  for (int attempt = 0;; ++attempt) {
+    if (auto s = mkdir_p(legacy_container_state_dir(), 0700); !s) return s.error().context("state");
+    if (::symlink(state.path(kContainerRecord).c_str(), link.c_str()) == 0) return {};
+    if (errno != ENOENT || attempt == 1) return sys_error(fmt::format("state: symlink `{}`", link));
+  }
+}
+
+Status remove_record(const EnvState& state, const std::string& instance) {
+  if (!instance.empty()) {
+    const std::string link = legacy_container_state_dir() + "/" + instance + ".json";
+    // Only our link: a regular file there is an older vbench's record.
+    struct stat st {};
+    if (::lstat(link.c_str(), &st) == 0 && S_ISLNK(st.st_mode) && ::unlink(link.c_str()) != 0 && errno != ENOENT)
+      return sys_error(fmt::format("remove `{}`", link));
+  }
+  return state.remove();
 }
 
 Result<ContainerRecord> read_record(const std::string& path) {

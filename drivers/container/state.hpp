@@ -11,7 +11,12 @@
 //                                                     (in the container's own mount namespace only)
 //
 // vbench before this layout kept /run/vbench/containers/<instance>.json (with
-// the owner inside) and <instance>.root; cleanup still reads those.
+// the owner inside) and <instance>.root; cleanup still reads those. And an
+// older vbench's cleanup, on the same host, knows only that directory: it
+// takes cgroups and links without a record there for orphans, and removes
+// them under a live run. So each record is also linked there
+// (<instance>.json -> record.json) and keeps owner_pid and owner_start:
+// an older cleanup sees it and tests the same owner.
 #include <sys/types.h>
 
 #include <cstdint>
@@ -35,15 +40,19 @@ struct ContainerRecord {
   std::vector<std::string> host_links;  // deleting the host end of a veth removes the pair
   std::string overlay_dir;              // on the scratch filesystem ("" = none)
   std::string rootfs_dir;               // rootfs = overlay: its layers ("" = a tmpfs root)
-  // Old layout only: the owner was in the record (owner_pid, owner_start).
+  // owner_pid and owner_start, for older vbench versions (see above); in
+  // the old layout, the only owner.
   std::optional<ProcessIdentity> legacy_owner;
 };
 
 // /run/vbench/containers: the records of vbench before the EnvState layout.
 std::string legacy_container_state_dir();
 
-// Writes <state>/record.json.
+// Writes <state>/record.json, with the state's owner, and links it from
+// /run/vbench/containers/<instance>.json.
 Status write_record(const EnvState& state, const ContainerRecord& rec);
+// Removes that link and the state directory.
+Status remove_record(const EnvState& state, const std::string& instance);
 // Reads a record (either layout); at most 1 MiB, every field checked.
 Result<ContainerRecord> read_record(const std::string& path);
 

@@ -242,7 +242,7 @@ class OciSession : public Session {
     }
     // A record whose resources could not all be removed stays, so that
     // `vbench cleanup` retries once this process is gone.
-    if (first) (void)state_.remove();
+    if (first) (void)remove_record(state_, recorded_ ? rec_.instance : "");
     if (!first) return first.error().context(fmt::format("{}: teardown", label()));
     return {};
   }
@@ -414,13 +414,14 @@ Status OciDriver::cleanup_stale() {
         if (auto s = force_delete(*rt, *id, state.path("cleanup.log")); !s) problems.push_back(s.error().message);
       }
     }
-    if (auto rec = read_record(state.path(kContainerRecord))) {
+    auto rec = read_record(state.path(kContainerRecord));
+    if (rec) {
       if (auto s = delete_host_links(rec->host_links); !s) problems.push_back(s.error().message);
       if (auto s = remove_cgroup_dirs(rec->cgroup_dirs); !s) problems.push_back(s.error().message);
     }
     // A record whose resources could not all be removed stays for the next try.
     if (problems.size() == before)
-      if (auto s = state.remove(); !s) problems.push_back(s.error().message);
+      if (auto s = remove_record(state, rec ? rec->instance : ""); !s) problems.push_back(s.error().message);
   }
   if (!problems.empty()) {
     std::string all;

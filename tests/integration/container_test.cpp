@@ -434,6 +434,13 @@ TEST_CASE("container: after a SIGKILL of its owner, cleanup_stale removes the le
   CHECK(leftovers(dead_id).empty());
   // The live run is untouched and still works.
   CHECK(path_exists(EnvState::dir_for(live_id, "container", "container") + "/" + kContainerRecord));
+  // What an older vbench's cleanup reads: the record, by its old path, with
+  // a live owner in it.
+  auto old_view = read_record(legacy_container_state_dir() + "/" + live_id + "-container.json");
+  REQUIRE_OK(old_view);
+  REQUIRE(old_view->legacy_owner);
+  CHECK(old_view->legacy_owner->pid == ::getpid());
+  CHECK(process_alive(*old_view->legacy_owner));
   auto d = (*live)->describe();
   for (const auto& dir : d["cgroup_dirs"]) CHECK(path_exists(dir.get<std::string>()));
   REQUIRE_OK((*live)->stop());
