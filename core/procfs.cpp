@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "core/fs.hpp"
+
 namespace vbench {
 
 Result<ProcStat> parse_proc_stat(std::string_view text) {
@@ -57,6 +59,16 @@ Result<ProcStat> parse_proc_stat(std::string_view text) {
     if (ec != std::errc() || p != f.data() + f.size())
       return make_error("/proc stat: field {} `{}` is not a count", field, f);
   }
+  return st;
+}
+
+Result<ProcStat> read_proc_stat(pid_t pid, const std::string& proc) {
+  const std::string path = fmt::format("{}/{}/stat", proc, pid);
+  // About 300 bytes; the command name is at most 64.
+  auto text = read_file(path, 1 << 16);
+  if (!text) return text.error();
+  auto st = parse_proc_stat(*text);
+  if (!st) return st.error().context(path);
   return st;
 }
 

@@ -2,7 +2,10 @@
 // /proc/<pid>/stat, read in one place. The command name (field 2) is chosen
 // by the process and may hold spaces and parentheses, so fields are counted
 // after the last ')'.
+#include <sys/types.h>
+
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -23,6 +26,9 @@ struct ProcStat {
 
 // Parses the text of a /proc/<pid>/stat or /proc/<pid>/task/<tid>/stat file.
 Result<ProcStat> parse_proc_stat(std::string_view text);
+// Reads and parses <proc>/<pid>/stat; errors name the file. A thread's:
+// read_proc_stat(tid, "/proc/<pid>/task").
+Result<ProcStat> read_proc_stat(pid_t pid, const std::string& proc = "/proc");
 
 // Softirq time in clock ticks from the text of /proc/stat: of the CPUs
 // listed (`cpuN` lines), or of the whole host (`cpu` line) when `cpus` is

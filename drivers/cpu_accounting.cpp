@@ -149,11 +149,8 @@ std::optional<CpuTimes> cpu_snapshot(Result<CpuTimes> environment, const std::ve
 }
 
 Result<CpuTimes> process_cpu_times(pid_t pid, bool children, const std::string& proc) {
-  const std::string path = fmt::format("{}/{}/stat", proc, pid);
-  auto text = read_line(path);
-  if (!text) return text.error();
-  auto st = parse_proc_stat(*text);
-  if (!st) return st.error().context(path);
+  auto st = read_proc_stat(pid, proc);
+  if (!st) return st.error();
   const double t = tick_ns();
   CpuTimes c;
   c.user = static_cast<double>(st->utime + (children ? st->cutime : 0)) * t;
@@ -162,11 +159,8 @@ Result<CpuTimes> process_cpu_times(pid_t pid, bool children, const std::string& 
 }
 
 Result<CpuTimes> qemu_cpu_times(pid_t pid, const std::vector<pid_t>& vcpu_tids, const std::string& proc) {
-  const std::string path = fmt::format("{}/{}/stat", proc, pid);
-  auto text = read_line(path);
-  if (!text) return text.error();
-  auto st = parse_proc_stat(*text);
-  if (!st) return st.error().context(path);
+  auto st = read_proc_stat(pid, proc);
+  if (!st) return st.error();
   const double t = tick_ns();
   CpuTimes c;
   // utime includes guest time (account_guest_time adds to both).
@@ -176,11 +170,8 @@ Result<CpuTimes> qemu_cpu_times(pid_t pid, const std::vector<pid_t>& vcpu_tids, 
   c.guest = static_cast<double>(guest) * t;
   double vcpu = 0;
   for (pid_t tid : vcpu_tids) {
-    const std::string tpath = fmt::format("{}/{}/task/{}/stat", proc, pid, tid);
-    auto tt = read_line(tpath);
-    if (!tt) return tt.error();
-    auto ts = parse_proc_stat(*tt);
-    if (!ts) return ts.error().context(tpath);
+    auto ts = read_proc_stat(tid, fmt::format("{}/{}/task", proc, pid));
+    if (!ts) return ts.error();
     vcpu += static_cast<double>(ts->utime + ts->stime) * t;
   }
   c.vcpu = vcpu;

@@ -4,9 +4,9 @@
 // can shape what its cgroup files say.
 #include "core/procfs.hpp"
 
+#include "core/runstate.hpp"
 #include "drivers/container/cgroup.hpp"
 #include "drivers/container/cgroup_io.hpp"
-#include "drivers/kvm/run_state.hpp"
 #include "fuzz_support.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 #include <set>
 
 #include "core/clock.hpp"
@@ -158,8 +159,9 @@ std::vector<std::string> planned_cgroup_dirs(const CgroupHost& host, const std::
   return out;
 }
 
-// Removes everything a record names. Returns the first failure; keeps going.
-Status remove_recorded(const ContainerRecord& rec) {
+// Removes everything a record names, and the directory its root was mounted
+// on. Returns the first failure; keeps going.
+Status remove_recorded(const ContainerRecord& rec, const std::string& root_dir) {
   Status first;
   auto keep = [&](Status s) {
     if (!s && first) first = s;
@@ -168,8 +170,7 @@ Status remove_recorded(const ContainerRecord& rec) {
   keep(remove_cgroup_dirs(rec.cgroup_dirs));
   if (!rec.overlay_dir.empty()) keep(remove_tree(rec.overlay_dir));
   if (!rec.rootfs_dir.empty()) keep(remove_tree(rec.rootfs_dir));
-  if (::rmdir(root_mount_dir(rec.instance).c_str()) != 0 && errno != ENOENT)
-    keep(sys_error(fmt::format("remove `{}`", root_mount_dir(rec.instance))));
+  if (::rmdir(root_dir.c_str()) != 0 && errno != ENOENT) keep(sys_error(fmt::format("remove `{}`", root_dir)));
   return first;
 }
 
@@ -189,17 +190,21 @@ class ContainerSession : public Session {
     rec_.run_id = run_id;
     rec_.env = spec_.name.empty() ? "container" : spec_.name;
     rec_.instance = sanitize_name(run_id + "-" + rec_.env);
-    rec_.owner_pid = ::getpid();
-    rec_.owner_start = process_start_time(rec_.owner_pid);
     rec_.cgroup_dirs = planned_cgroup_dirs(host_, rec_.instance);
     plan_perf_cgroup();
     rec_.host_links = planned_host_links(rec_.instance, cfg_.network);
     if (cfg_.scratch_overlay) rec_.overlay_dir = spec_.scratch_dir + "/.vbench-" + rec_.instance;
     if (cfg_.overlay_root) rec_.rootfs_dir = fmt::format("{}/{}", kRootfsLayers, rec_.instance);
     // The record first: whatever is created after it can be found again.
-    if (path_exists(record_path(rec_.instance)))
+    if (path_exists(EnvState::dir_for(run_id, "container", rec_.env) + "/" + kContainerRecord))
       return make_error("instance `{}` exists already (a stale run? try `vbench cleanup`)", rec_.instance);
-    if (auto s = write_record(rec_); !s) return s.error().context("state");
+    auto state = EnvState::create(run_id, "container", rec_.env);
+    if (!state) return state.error();
+    state_ = std::move(*state);
+    if (auto s = write_record(state_, rec_); !s) {
+      (void)remove_record(state_, rec_.instance);
+      return s;
+    }
     recorded_ = true;
 
     auto cg = create_cgroup(host_, rec_.instance);
@@ -212,7 +217,7 @@ class ContainerSession : public Session {
       if (auto s = cg_mkdir(perf_dir_, false); !s) return s.error().context("perf_event cgroup");
     }
 
-    const std::string root = root_mount_dir(rec_.instance);
+    const std::string root = state_.path(kContainerRoot);
     if (::mkdir(root.c_str(), 0755) != 0) return sys_error(fmt::format("mkdir `{}`", root));
     InitSpec init;
     init.hostname = rec_.instance.substr(0, 63);
@@ -374,10 +379,10 @@ class ContainerSession : public Session {
       host_counters_.reset();  // its descriptors pin the perf_event cgroup
       if (cgroup_) keep(cgroup_->destroy());
       if (perf_dir_own_) keep(remove_cgroup_dirs({perf_dir_}));
-      keep(remove_recorded(rec_));
+      keep(remove_recorded(rec_, state_.path(kContainerRoot)));
       // A record whose resources could not all be removed stays, so that
       // `vbench cleanup` retries once this process is gone.
-      if (first) keep(remove_record(rec_.instance));
+      if (first) keep(remove_record(state_, rec_.instance));
     }
     lifecycle_.push_back(Metric{"teardown_s", static_cast<double>(now_ns() - t0) / 1e9, "s", Better::Lower});
     if (!first) return first.error().context(fmt::format("{}: teardown", label()));
@@ -512,6 +517,7 @@ class ContainerSession : public Session {
   CgroupHost host_;
   ContainerConfig cfg_;
   ContainerRecord rec_;
+  EnvState state_;
   bool recorded_ = false;
   bool stopped_ = false;
   std::unique_ptr<Cgroup> cgroup_;
@@ -641,51 +647,112 @@ Result<std::unique_ptr<Session>> ContainerDriver::start(const EnvSpec& spec) {
 }
 
 Status ContainerDriver::cleanup_stale() {
-  std::set<std::string> live;
+  // Instances whose record stays: a live owner's, one still failing to go,
+  // one another kind cleans (oci deletes the runtime's container first).
+  // Their pieces are spared below.
+  std::set<std::string> kept;
+  bool sweep_orphans = true;
   Status first;
   auto keep = [&](Status s) {
     if (!s && first) first = s;
   };
-  // Records: remove what dead owners left; remember the live ones.
+  for (const auto& f : env_states("")) {
+    const std::string path = f.state.path(kContainerRecord);
+    if (!path_exists(path)) {
+      // A container session writes its record right after its owner: a
+      // dead one without a record made nothing.
+      if (f.kind == "container" && f.owner == FoundEnvState::Owner::Dead) keep(f.state.remove());
+      continue;
+    }
+    auto rec = read_record(path);
+    if (!rec) {
+      if (f.kind == "container") keep(rec.error().context("cleanup"));
+      // Whose pieces are these? Not knowing, spare every one.
+      if (f.owner != FoundEnvState::Owner::Dead) sweep_orphans = false;
+      continue;
+    }
+    if (f.kind != "container" || f.owner != FoundEnvState::Owner::Dead) {
+      kept.insert(rec->instance);
+      continue;
+    }
+    auto s = remove_recorded(*rec, f.state.path(kContainerRoot));
+    if (s) s = remove_record(f.state, rec->instance);
+    keep(s);
+    if (!s) kept.insert(rec->instance);  // still failing: leave its pieces for the next try
+  }
+  // Records of vbench before the EnvState layout, with the owner inside.
   std::vector<std::string> stale_roots;
-  if (DIR* d = ::opendir(container_state_dir().c_str())) {
+  const std::string legacy = legacy_container_state_dir();
+  if (DIR* d = ::opendir(legacy.c_str())) {
     std::vector<std::string> names;
     while (dirent* e = ::readdir(d)) names.push_back(e->d_name);
     ::closedir(d);
     for (const auto& n : names) {
+      struct stat st {};
+      if (::lstat((legacy + "/" + n).c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+        // A link to a record in the run's state, handled above; one whose
+        // record is gone goes.
+        if (!path_exists(legacy + "/" + n)) ::unlink((legacy + "/" + n).c_str());
+        continue;
+      }
       if (n.size() > 5 && n.compare(n.size() - 5, 5, ".json") == 0) {
-        auto rec = read_record(container_state_dir() + "/" + n);
+        auto rec = read_record(legacy + "/" + n);
         if (!rec) {
           keep(rec.error().context("cleanup"));
+          sweep_orphans = false;
           continue;
         }
-        if (owner_alive(*rec)) {
-          live.insert(rec->instance);
+        if (rec->legacy_owner && process_alive(*rec->legacy_owner)) {
+          kept.insert(rec->instance);
           continue;
         }
-        auto s = remove_recorded(*rec);
-        if (s) s = remove_record(rec->instance);
+        auto s = remove_recorded(*rec, legacy + "/" + rec->instance + ".root");
+        if (s && ::unlink((legacy + "/" + n).c_str()) != 0 && errno != ENOENT)
+          s = sys_error(fmt::format("remove `{}/{}`", legacy, n));
         keep(s);
-        if (!s) live.insert(rec->instance);  // still failing: leave its pieces for the next try
+        if (!s) kept.insert(rec->instance);
       } else if (n.size() > 5 && n.compare(n.size() - 5, 5, ".root") == 0) {
         stale_roots.push_back(n.substr(0, n.size() - 5));
       }
     }
+    // (Not one whose record is there but unreadable: an empty directory that
+    // is a mount point in a live container's namespace would go from it too.)
+    for (const auto& inst : stale_roots)
+      if (!kept.count(inst) && !path_exists(legacy + "/" + inst + ".json"))
+        (void)::rmdir((legacy + "/" + inst + ".root").c_str());
+    ::rmdir(legacy.c_str());  // only if now empty
   }
-  // Pieces without a record (a record is written before anything it
-  // names exists, so these belong to no live run).
-  for (const auto& inst : stale_roots)
-    if (!live.count(inst) && !path_exists(record_path(inst))) (void)::rmdir(root_mount_dir(inst).c_str());
-  if (auto host = detect_cgroups())
-    for (const auto& [inst, dirs] : list_vbench_cgroups(*host))
-      if (!live.count(inst) && !path_exists(record_path(inst))) keep(remove_cgroup_dirs(dirs));
-  if (auto rt = Rtnl::open()) {
-    if (auto links = rt->links()) {
-      for (const auto& l : *links) {
-        const std::string inst = instance_of_alias(l.alias);
-        if (!inst.empty() && !live.count(inst) && !path_exists(record_path(inst))) keep(rt->delete_link(l.name));
+  // Pieces without a record. A record is written before anything it names
+  // exists, so the records are read again after the pieces are listed: the
+  // pieces of a session that started since the pass above have one by then.
+  std::map<std::string, std::vector<std::string>> cgroups;
+  if (auto host = detect_cgroups()) cgroups = list_vbench_cgroups(*host);
+  auto rt = Rtnl::open();
+  std::vector<LinkInfo> links;
+  if (rt)
+    if (auto l = rt->links()) links = std::move(*l);
+  if (sweep_orphans) {
+    for (const auto& f : env_states(""))
+      if (path_exists(f.state.path(kContainerRecord))) {
+        auto rec = read_record(f.state.path(kContainerRecord));
+        if (rec)
+          kept.insert(rec->instance);
+        else if (f.owner != FoundEnvState::Owner::Dead)
+          sweep_orphans = false;
       }
-    }
+    for (const auto& [inst, dirs] : cgroups)
+      if (path_exists(legacy + "/" + inst + ".json")) kept.insert(inst);
+  }
+  if (!sweep_orphans) {
+    keep(make_error("cgroups and links without a record left alone: a live run's record is unreadable"));
+    return first.error().context("container cleanup");
+  }
+  for (const auto& [inst, dirs] : cgroups)
+    if (!kept.count(inst)) keep(remove_cgroup_dirs(dirs));
+  for (const auto& l : links) {
+    const std::string inst = instance_of_alias(l.alias);
+    if (!inst.empty() && !kept.count(inst) && !path_exists(legacy + "/" + inst + ".json"))
+      keep(rt->delete_link(l.name));
   }
   if (!first) return first.error().context("container cleanup");
   return {};

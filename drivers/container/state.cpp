@@ -1,5 +1,6 @@
 #include "drivers/container/state.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -9,16 +10,40 @@
 
 namespace vbench {
 
-std::string container_state_dir() { return "/run/vbench/containers"; }
-std::string record_path(const std::string& instance) { return container_state_dir() + "/" + instance + ".json"; }
-std::string root_mount_dir(const std::string& instance) { return container_state_dir() + "/" + instance + ".root"; }
+std::string legacy_container_state_dir() { return std::string(kRunStateRoot) + "/containers"; }
 
-Status write_record(const ContainerRecord& r) {
-  if (auto s = mkdir_p(container_state_dir(), 0700); !s) return s;
-  nlohmann::json j = {{"instance", r.instance},     {"run_id", r.run_id},           {"env", r.env},
-                      {"owner_pid", r.owner_pid},   {"owner_start", r.owner_start}, {"cgroup_dirs", r.cgroup_dirs},
-                      {"host_links", r.host_links}, {"overlay_dir", r.overlay_dir}, {"rootfs_dir", r.rootfs_dir}};
-  return write_file_atomic(record_path(r.instance), j.dump(2) + "\n");
+Status write_record(const EnvState& state, const ContainerRecord& r) {
+  auto owner = state.owner();
+  if (!owner) return owner.error().context("state");
+  nlohmann::json j = {{"instance", r.instance},
+                      {"run_id", r.run_id},
+                      {"env", r.env},
+                      {"owner_pid", owner->pid},
+                      {"owner_start", owner->start_time},
+                      {"cgroup_dirs", r.cgroup_dirs},
+                      {"host_links", r.host_links},
+                      {"overlay_dir", r.overlay_dir},
+                      {"rootfs_dir", r.rootfs_dir}};
+  if (auto s = write_file_atomic(state.path(kContainerRecord), j.dump(2) + "\n"); !s) return s.error().context("state");
+  const std::string link = legacy_container_state_dir() + "/" + r.instance + ".json";
+  ::unlink(link.c_str());  // a dangling one of a run with this id that died
+  // Twice: a cleanup may remove the directory when it is empty, between the two calls.
+  for (int attempt = 0;; ++attempt) {
+    if (auto s = mkdir_p(legacy_container_state_dir(), 0700); !s) return s.error().context("state");
+    if (::symlink(state.path(kContainerRecord).c_str(), link.c_str()) == 0) return {};
+    if (errno != ENOENT || attempt == 1) return sys_error(fmt::format("state: symlink `{}`", link));
+  }
+}
+
+Status remove_record(const EnvState& state, const std::string& instance) {
+  if (!instance.empty()) {
+    const std::string link = legacy_container_state_dir() + "/" + instance + ".json";
+    // Only our link: a regular file there is an older vbench's record.
+    struct stat st {};
+    if (::lstat(link.c_str(), &st) == 0 && S_ISLNK(st.st_mode) && ::unlink(link.c_str()) != 0 && errno != ENOENT)
+      return sys_error(fmt::format("remove `{}`", link));
+  }
+  return state.remove();
 }
 
 Result<ContainerRecord> read_record(const std::string& path) {
@@ -33,8 +58,12 @@ Result<ContainerRecord> read_record(const std::string& path) {
     r.instance = j.at("instance").get<std::string>();
     r.run_id = j.value("run_id", "");
     r.env = j.value("env", "");
-    r.owner_pid = j.at("owner_pid").get<pid_t>();
-    r.owner_start = j.at("owner_start").get<uint64_t>();
+    if (j.contains("owner_pid")) {
+      const auto pid = j.at("owner_pid").get<int64_t>();
+      const auto start = j.at("owner_start").get<uint64_t>();
+      if (pid <= 0 || pid > (1 << 22)) return make_error("`{}`: owner_pid {} out of range", path, pid);
+      r.legacy_owner = ProcessIdentity{static_cast<pid_t>(pid), start};
+    }
     r.cgroup_dirs = j.value("cgroup_dirs", std::vector<std::string>{});
     r.host_links = j.value("host_links", std::vector<std::string>{});
     r.overlay_dir = j.value("overlay_dir", "");
@@ -44,18 +73,6 @@ Result<ContainerRecord> read_record(const std::string& path) {
   }
   if (r.instance.empty() || r.instance != sanitize_name(r.instance)) return make_error("`{}`: bad instance name", path);
   return r;
-}
-
-Status remove_record(const std::string& instance) {
-  if (::unlink(record_path(instance).c_str()) != 0 && errno != ENOENT)
-    return sys_error(fmt::format("remove `{}`", record_path(instance)));
-  return {};
-}
-
-bool owner_alive(const ContainerRecord& rec) {
-  if (rec.owner_pid <= 0) return false;
-  const uint64_t start = process_start_time(rec.owner_pid);
-  return start != 0 && start == rec.owner_start;
 }
 
 std::string link_name(const std::string& instance, char role) {

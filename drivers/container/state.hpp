@@ -2,14 +2,25 @@
 // What a container instance created, recorded before it creates anything, so
 // that the resources of a vbench that died (SIGKILL, power loss of the
 // process) can be found and removed by the next run or `vbench cleanup` —
-// and those of a live vbench never are.
+// and those of a live vbench never are. The record lives in the instance's
+// environment state (core/runstate.hpp), whose owner file says whether its
+// vbench is alive:
 //
-//   /run/vbench/containers/<instance>.json   the record (owner pid + start time, resources)
-//   /run/vbench/containers/<instance>.root   empty directory the container's root is mounted on
-//                                            (in the container's own mount namespace only)
+//   /run/vbench/<run_id>/container-<env>/record.json  the resources (oci-<env>/ for the oci kind)
+//   /run/vbench/<run_id>/container-<env>/root         empty directory the container's root is mounted on
+//                                                     (in the container's own mount namespace only)
+//
+// vbench before this layout kept /run/vbench/containers/<instance>.json (with
+// the owner inside) and <instance>.root; cleanup still reads those. And an
+// older vbench's cleanup, on the same host, knows only that directory: it
+// takes cgroups and links without a record there for orphans, and removes
+// them under a live run. So each record is also linked there
+// (<instance>.json -> record.json) and keeps owner_pid and owner_start:
+// an older cleanup sees it and tests the same owner.
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,28 +29,32 @@
 
 namespace vbench {
 
+inline constexpr const char* kContainerRecord = "record.json";
+inline constexpr const char* kContainerRoot = "root";
+
 struct ContainerRecord {
   std::string instance;  // "<run_id>-<env>": the name in every resource
   std::string run_id;
   std::string env;
-  pid_t owner_pid = 0;
-  uint64_t owner_start = 0;  // /proc/<pid>/stat start time: a reused pid is not the owner
   std::vector<std::string> cgroup_dirs;
   std::vector<std::string> host_links;  // deleting the host end of a veth removes the pair
   std::string overlay_dir;              // on the scratch filesystem ("" = none)
   std::string rootfs_dir;               // rootfs = overlay: its layers ("" = a tmpfs root)
+  // owner_pid and owner_start, for older vbench versions (see above); in
+  // the old layout, the only owner.
+  std::optional<ProcessIdentity> legacy_owner;
 };
 
-std::string container_state_dir();  // /run/vbench/containers
-std::string record_path(const std::string& instance);
-std::string root_mount_dir(const std::string& instance);
+// /run/vbench/containers: the records of vbench before the EnvState layout.
+std::string legacy_container_state_dir();
 
-Status write_record(const ContainerRecord& rec);
+// Writes <state>/record.json, with the state's owner, and links it from
+// /run/vbench/containers/<instance>.json.
+Status write_record(const EnvState& state, const ContainerRecord& rec);
+// Removes that link and the state directory.
+Status remove_record(const EnvState& state, const std::string& instance);
+// Reads a record (either layout); at most 1 MiB, every field checked.
 Result<ContainerRecord> read_record(const std::string& path);
-Status remove_record(const std::string& instance);
-
-// Whether the recorded owner is still the same running process.
-bool owner_alive(const ContainerRecord& rec);
 
 // "vb" + 7 hex digits of a hash of the instance + a role letter: fits
 // IFNAMSIZ (15) with room to spare, and the same instance always gets the

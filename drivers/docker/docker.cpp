@@ -14,6 +14,7 @@
 #include "core/clock.hpp"
 #include "core/fs.hpp"
 #include "core/resolve.hpp"
+#include "core/runstate.hpp"
 #include "core/sha256.hpp"
 #include "core/units.hpp"
 #include "drivers/agent_channel.hpp"
@@ -24,7 +25,6 @@
 #include "drivers/docker/podman_service.hpp"
 #include "drivers/docker/tar.hpp"
 #include "drivers/kvm/host_command.hpp"
-#include "drivers/kvm/run_state.hpp"
 #include "workloads/net_peer.hpp"
 
 namespace vbench {
@@ -205,20 +205,21 @@ class DockerSession : public Session {
     env_ = label();
     instance_ = docker_name(sanitize_name(run_id + "-" + env_));
     owner_ = self_owner();
-    state_dir_ = fmt::format("{}/{}/{}-{}", kRunStateRoot, file_safe(run_id), kind_name(engine_), file_safe(env_));
-    if (auto s = mkdir_p(state_dir_ + "/ctl", 0711); !s) return s.error().context("state");
-    if (auto s = write_file_atomic(state_dir_ + "/owner", owner_ + "\n"); !s) return s.error().context("state");
+    // 0711: the daemon bind-mounts ctl/ into the container.
+    auto state = EnvState::create(run_id, kind_name(engine_), env_, 0711);
+    if (!state) return state.error();
+    state_ = std::move(*state);
+    if (auto s = mkdir_p(state_.path("ctl"), 0711); !s) return s.error().context("state");
     if (engine_ == Engine::Podman) {
       // The runtime is the service's, for every container it makes.
       const uint64_t t_svc = now_ns();
-      auto svc = PodmanService::start(state_dir_ + "/podman.sock", cfg_.runtime, state_dir_ + "/podman.log");
+      auto svc = PodmanService::start(state_.path("podman.sock"), cfg_.runtime, state_.path("podman.log"));
       if (!svc) return svc.error().context("podman");
       service_ = std::move(*svc);
       api_ = UnixHttpClient(service_.socket());
       lifecycle_.push_back(Metric{"service_s", static_cast<double>(now_ns() - t_svc) / 1e9, "s", Better::Lower});
     }
-    if (auto s = write_file_atomic(state_dir_ + "/socket", api_.socket_path() + "\n"); !s)
-      return s.error().context("state");
+    if (auto s = state_.record("socket", api_.socket_path()); !s) return s;
     nlohmann::json labels = {{kOwnerLabel, owner_}, {kRunLabel, run_id}};
 
     // The image: a tar of the agent, imported; tagged with the agent's hash.
@@ -272,7 +273,7 @@ class DockerSession : public Session {
     }
 
     nlohmann::json host = {{"NetworkMode", to_string(cfg_.network)},
-                           {"Binds", {fmt::format("{}/ctl:{}", state_dir_, kCtlInContainer)}},
+                           {"Binds", {fmt::format("{}:{}", state_.path("ctl"), kCtlInContainer)}},
                            {"Init", false},
                            {"Ulimits", ulimits_ = bare_ulimits(service_.pid())}};
     if (!cfg_.runtime.empty()) host["Runtime"] = cfg_.runtime;
@@ -298,7 +299,7 @@ class DockerSession : public Session {
         {"Hostname", instance_.substr(0, 63)},
         {"HostConfig", host},
     };
-    auto listener = listen_unix(state_dir_ + "/ctl/agent.sock");
+    auto listener = listen_unix(state_.path("ctl/agent.sock"));
     if (!listener) return listener.error();
 
     const uint64_t t0 = now_ns();
@@ -451,10 +452,7 @@ class DockerSession : public Session {
           !r)
         keep(r.error());
     service_.stop();
-    if (!state_dir_.empty() && first) {
-      (void)remove_tree(state_dir_);
-      ::rmdir(state_dir_.substr(0, state_dir_.rfind('/')).c_str());  // the run's directory, when empty
-    }
+    if (first) (void)state_.remove();
     if (!first) return first.error().context(fmt::format("{}: teardown", label()));
     return {};
   }
@@ -504,7 +502,8 @@ class DockerSession : public Session {
   Engine engine_;
   PodmanService service_;  // Podman only: the API's server, for the session's lifetime
   UnixHttpClient api_;
-  std::string run_id_, env_, instance_, owner_, state_dir_;
+  std::string run_id_, env_, instance_, owner_;
+  EnvState state_;
   std::string image_, image_id_, id_, volume_;
   bool image_made_ = false;
   bool stopped_ = false;
@@ -553,31 +552,6 @@ void remove_dead_owners(const UnixHttpClient& api, std::vector<std::string>& pro
       if (dead(i))
         if (auto r = api.call("DELETE", fmt::format("{}/images/{}?force=true", kApi, i.value("Id", ""))); !r)
           problems.push_back(r.error().message);
-}
-
-// State directories (/run/vbench/<run>/<kind>-<env>) whose owner is gone,
-// or that never got an owner and are over a minute old.
-std::vector<std::string> dead_state_dirs(const std::string& kind) {
-  namespace fs = std::filesystem;
-  std::vector<std::string> out;
-  std::error_code ec;
-  for (fs::directory_iterator run(kRunStateRoot, ec), end; !ec && run != end; run.increment(ec)) {
-    if (!run->is_directory(ec)) continue;
-    std::error_code ec2;
-    for (fs::directory_iterator env(run->path(), ec2), end2; !ec2 && env != end2; env.increment(ec2)) {
-      if (env->path().filename().string().rfind(kind + "-", 0) != 0) continue;
-      const std::string dir = env->path().string();
-      auto owner = read_line(dir + "/owner");
-      if (!owner) {
-        struct stat st {};
-        if (::stat(dir.c_str(), &st) == 0 && ::time(nullptr) - st.st_mtime < 60) continue;
-      } else if (!owner_dead(*owner)) {
-        continue;
-      }
-      out.push_back(dir);
-    }
-  }
-  return out;
 }
 
 // One real session on Podman (service, import, container, agent hello):
@@ -710,7 +684,7 @@ Result<std::unique_ptr<Session>> DockerDriver::start(const EnvSpec& spec) {
 
 Status DockerDriver::cleanup_stale() {
   std::vector<std::string> problems;
-  const auto dirs = dead_state_dirs(name());
+  const auto dirs = dead_env_states(name());
   if (engine_ == Engine::Docker) {
     if (path_exists(socket_)) remove_dead_owners(UnixHttpClient(socket_), problems);
   } else if (!dirs.empty() && !find_program("podman").empty()) {
@@ -725,10 +699,8 @@ Status DockerDriver::cleanup_stale() {
       remove_dead_owners(UnixHttpClient(svc->socket()), problems);
     ::unlink(fmt::format("{}/podman-cleanup-{}.log", kRunStateRoot, ::getpid()).c_str());
   }
-  for (const auto& dir : dirs) {
-    if (auto s = remove_tree(dir); !s) problems.push_back(s.error().message);
-    ::rmdir(dir.substr(0, dir.rfind('/')).c_str());  // the run's directory, only if now empty
-  }
+  for (const auto& state : dirs)
+    if (auto s = state.remove(); !s) problems.push_back(s.error().message);
   if (!problems.empty()) {
     std::string all;
     for (const auto& p : problems) all += (all.empty() ? "" : "; ") + p;

@@ -24,6 +24,7 @@
 #include "core/fs.hpp"
 #include "core/procfs.hpp"
 #include "core/resolve.hpp"
+#include "core/runstate.hpp"
 #include "core/units.hpp"
 #include "counters/counters.hpp"
 #include "drivers/agent_channel.hpp"
@@ -35,7 +36,6 @@
 #include "drivers/kvm/host_command.hpp"
 #include "drivers/kvm/initramfs.hpp"
 #include "drivers/kvm/qmp.hpp"
-#include "drivers/kvm/run_state.hpp"
 #include "drivers/kvm/tap.hpp"
 #include "drivers/placement.hpp"
 #include "workloads/net_peer.hpp"
@@ -184,7 +184,7 @@ class KvmSession : public Session {
   HostKvm host_kvm_;
   AccelChoice accel_;
   GuestKernel kernel_;
-  RunState state_;
+  EnvState state_;
   std::string image_;
   GuestLink link_;
   pid_t qemu_pid_ = -1;
@@ -476,7 +476,7 @@ Status KvmSession::boot() {
           need, have, need);
   }
 
-  auto state = RunState::create(spec_.run_id, spec_.name);
+  auto state = EnvState::create(spec_.run_id, "kvm", spec_.name);
   if (!state) return state.error();
   state_ = std::move(*state);
   if (auto s = prepare_disk(); !s) return s;
@@ -706,7 +706,7 @@ Status KvmSession::stop() {
   // Our descriptor is the last one on the tap: closing it removes the device.
   link_.fd.reset();
   if (!image_.empty()) ::unlink(image_.c_str());
-  state_.remove();
+  (void)state_.remove();
   return {};
 }
 
@@ -796,43 +796,27 @@ Status KvmDriver::cleanup_stale() {
   namespace fs = std::filesystem;
   std::vector<std::string> problems;
   std::error_code ec;
-  for (fs::directory_iterator run(kRunStateRoot, ec), end; !ec && run != end; run.increment(ec)) {
-    if (!run->is_directory(ec)) continue;
-    std::error_code ec2;
-    for (fs::directory_iterator env(run->path(), ec2), end2; !ec2 && env != end2; env.increment(ec2)) {
-      const std::string dir = env->path().string();
-      if (env->path().filename().string().rfind("kvm-", 0) != 0) continue;
-      auto owner_text = read_line(dir + "/owner");
-      auto owner = owner_text ? parse_process_identity(*owner_text) : std::nullopt;
-      if (!owner) {
-        // A session between mkdir and writing its owner: leave young ones be.
-        struct stat st {};
-        if (::stat(dir.c_str(), &st) == 0 && ::time(nullptr) - st.st_mtime < 60) continue;
-      } else if (process_alive(*owner)) {
-        continue;
+  for (const auto& state : dead_env_states("kvm")) {
+    if (auto q = state.read("qemu")) {
+      auto qemu = parse_process_identity(*q);
+      auto cmd = qemu ? read_file(fmt::format("/proc/{}/cmdline", qemu->pid)) : Result<std::string>(Error{});
+      // Only a QEMU that is still this exact process and one of ours.
+      if (qemu && process_alive(*qemu) && cmd && cmd->find("vbench-") != std::string::npos) {
+        ::kill(qemu->pid, SIGKILL);
+        const uint64_t deadline = now_ns() + 10'000'000'000ull;
+        while (process_alive(*qemu) && now_ns() < deadline) usleep(10000);
+        if (process_alive(*qemu)) problems.push_back(fmt::format("qemu {} did not die", qemu->pid));
       }
-      if (auto q = read_line(dir + "/qemu")) {
-        auto qemu = parse_process_identity(*q);
-        auto cmd = qemu ? read_file(fmt::format("/proc/{}/cmdline", qemu->pid)) : Result<std::string>(Error{});
-        // Only a QEMU that is still this exact process and one of ours.
-        if (qemu && process_alive(*qemu) && cmd && cmd->find("vbench-") != std::string::npos) {
-          ::kill(qemu->pid, SIGKILL);
-          const uint64_t deadline = now_ns() + 10'000'000'000ull;
-          while (process_alive(*qemu) && now_ns() < deadline) usleep(10000);
-          if (process_alive(*qemu)) problems.push_back(fmt::format("qemu {} did not die", qemu->pid));
-        }
-      }
-      if (auto tap = read_line(dir + "/tap"); tap && !tap->empty()) {
-        if (auto s = remove_tap(*tap); !s) problems.push_back(fmt::format("tap {}: {}", *tap, s.error().message));
-      }
-      if (auto image = read_line(dir + "/image"); image && !image->empty()) {
-        const std::string base = image->substr(image->rfind('/') + 1);
-        if (base.rfind("vbench-", 0) == 0 && ::unlink(image->c_str()) != 0 && errno != ENOENT)
-          problems.push_back(sys_error(fmt::format("remove `{}`", *image)).message);
-      }
-      if (auto s = remove_tree(dir); !s) problems.push_back(s.error().message);
     }
-    ::rmdir(run->path().c_str());  // only if now empty
+    if (auto tap = state.read("tap"); tap && !tap->empty()) {
+      if (auto s = remove_tap(*tap); !s) problems.push_back(fmt::format("tap {}: {}", *tap, s.error().message));
+    }
+    if (auto image = state.read("image"); image && !image->empty()) {
+      const std::string base = image->substr(image->rfind('/') + 1);
+      if (base.rfind("vbench-", 0) == 0 && ::unlink(image->c_str()) != 0 && errno != ENOENT)
+        problems.push_back(sys_error(fmt::format("remove `{}`", *image)).message);
+    }
+    if (auto s = state.remove(); !s) problems.push_back(s.error().message);
   }
   // Half-written initramfs files of dead processes ("<hash>.cpio.tmp.<pid>").
   for (fs::directory_iterator it(kInitramfsCacheDir, ec), end; !ec && it != end; it.increment(ec)) {

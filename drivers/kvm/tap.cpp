@@ -13,7 +13,7 @@
 #include <cstring>
 
 #include "core/clock.hpp"
-#include "drivers/kvm/run_state.hpp"
+#include "core/runstate.hpp"
 
 namespace vbench {
 namespace {

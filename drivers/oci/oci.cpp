@@ -11,6 +11,7 @@
 #include "core/clock.hpp"
 #include "core/fs.hpp"
 #include "core/resolve.hpp"
+#include "core/runstate.hpp"
 #include "core/units.hpp"
 #include "drivers/agent_channel.hpp"
 #include "drivers/container/cgroup.hpp"
@@ -18,7 +19,6 @@
 #include "drivers/container/rootfs.hpp"
 #include "drivers/container/state.hpp"
 #include "drivers/cpu_accounting.hpp"
-#include "drivers/kvm/run_state.hpp"
 #include "drivers/oci/bundle.hpp"
 #include "drivers/oci/runtime.hpp"
 #include "workloads/net_peer.hpp"
@@ -93,10 +93,6 @@ bool host_has_memsw() {
   return false;
 }
 
-std::string oci_state_dir(const std::string& run_id, const std::string& env) {
-  return fmt::format("{}/{}/oci-{}", kRunStateRoot, file_safe(run_id), file_safe(env));
-}
-
 // `delete --force` kills what is left and removes the runtime's state and
 // cgroup; a container the runtime does not know is not an error.
 Status force_delete(const OciRuntime& rt, const std::string& id, const std::string& log) {
@@ -122,25 +118,22 @@ class OciSession : public Session {
     rec_.run_id = run_id;
     rec_.env = spec_.name.empty() ? "oci" : spec_.name;
     rec_.instance = sanitize_name(run_id + "-" + rec_.env);
-    rec_.owner_pid = ::getpid();
-    rec_.owner_start = process_start_time(rec_.owner_pid);
     rec_.cgroup_dirs = planned_cgroup_dirs(rec_.instance);
     rec_.host_links = planned_host_links(rec_.instance, cfg_.network);
     // The container record (links, cgroups) first: the `container` kind's
-    // cleanup protects them while this process lives and removes them after.
-    if (path_exists(record_path(rec_.instance)))
+    // cleanup spares them while this process lives, and this kind's cleanup
+    // removes them after the runtime's container.
+    if (path_exists(EnvState::dir_for(run_id, "oci", rec_.env) + "/" + kContainerRecord))
       return make_error("instance `{}` exists already (a stale run? try `vbench cleanup`)", rec_.instance);
-    if (auto s = write_record(rec_); !s) return s.error().context("state");
+    auto state = EnvState::create(run_id, "oci", rec_.env);
+    if (!state) return state.error();
+    state_ = std::move(*state);
+    for (const auto& [k, v] : std::map<std::string, std::string>{{"runtime", rt_.path}, {"id", rec_.instance}})
+      if (auto s = state_.record(k, v); !s) return s;
+    if (auto s = write_record(state_, rec_); !s) return s;
     recorded_ = true;
-    state_dir_ = oci_state_dir(run_id, rec_.env);
-    if (auto s = mkdir_p(state_dir_, 0700); !s) return s.error().context("state");
-    auto self = process_identity(::getpid());
-    if (!self) return make_error("state: cannot read /proc/self/stat");
-    for (const auto& [k, v] :
-         std::map<std::string, std::string>{{"owner", to_string(*self)}, {"runtime", rt_.path}, {"id", rec_.instance}})
-      if (auto s = write_file_atomic(state_dir_ + "/" + k, v + "\n"); !s) return s.error().context("state");
 
-    log_path_ = spec_.out_dir.empty() ? state_dir_ + "/agent.log"
+    log_path_ = spec_.out_dir.empty() ? state_.path("agent.log")
                                       : fmt::format("{}/{}-agent.log", spec_.out_dir, sanitize_name(rec_.env));
 
     // The network namespace, wired from the host side before the runtime
@@ -153,7 +146,7 @@ class OciSession : public Session {
     net_ = std::move(*net);
 
     BundlePlan plan;
-    plan.dir = state_dir_ + "/bundle";
+    plan.dir = state_.path("bundle");
     plan.agent_binary = spec_.agent_path;
     plan.scratch = spec_.scratch_dir;
     plan.args = {kAgentInContainer, "agent", "--container-init"};
@@ -177,7 +170,7 @@ class OciSession : public Session {
     UniqueFd ours(sv[0]), theirs(sv[1]);
     const uint64_t t0 = now_ns();
     created_ = true;  // from here on, the runtime may hold state for the id
-    if (auto s = rt_.exec({"create", "--bundle", plan.dir, "--pid-file", state_dir_ + "/pid", rec_.instance},
+    if (auto s = rt_.exec({"create", "--bundle", plan.dir, "--pid-file", state_.path("pid"), rec_.instance},
                           theirs.get(), log_path_, spec_.start_timeout_s);
         !s)
       return s.error();
@@ -246,14 +239,10 @@ class OciSession : public Session {
     if (recorded_) {
       keep(delete_host_links(rec_.host_links));
       keep(remove_cgroup_dirs(rec_.cgroup_dirs));
-      // A record whose resources could not all be removed stays, so that
-      // `vbench cleanup` retries once this process is gone.
-      if (first) keep(remove_record(rec_.instance));
     }
-    if (!state_dir_.empty() && first) {
-      (void)remove_tree(state_dir_);
-      ::rmdir(state_dir_.substr(0, state_dir_.rfind('/')).c_str());  // the run's directory, when empty
-    }
+    // A record whose resources could not all be removed stays, so that
+    // `vbench cleanup` retries once this process is gone.
+    if (first) (void)remove_record(state_, recorded_ ? rec_.instance : "");
     if (!first) return first.error().context(fmt::format("{}: teardown", label()));
     return {};
   }
@@ -292,7 +281,8 @@ class OciSession : public Session {
   bool recorded_ = false;
   bool created_ = false;
   bool stopped_ = false;
-  std::string state_dir_, bundle_dir_, log_path_;
+  EnvState state_;
+  std::string bundle_dir_, log_path_;
   UniqueFd netns_;
   ContainerNetwork net_;
   AgentChannel ch_;
@@ -414,36 +404,24 @@ Status OciDriver::cleanup_stale() {
       }
       continue;
     }
-    if (!run->is_directory(ec)) continue;
-    std::error_code ec2;
-    for (fs::directory_iterator env(run->path(), ec2), end2; !ec2 && env != end2; env.increment(ec2)) {
-      const std::string dir = env->path().string();
-      if (env->path().filename().string().rfind("oci-", 0) != 0) continue;
-      auto owner_text = read_line(dir + "/owner");
-      auto owner = owner_text ? parse_process_identity(*owner_text) : std::nullopt;
-      if (!owner) {
-        // A session between mkdir and writing its owner: leave young ones be.
-        struct stat st {};
-        if (::stat(dir.c_str(), &st) == 0 && ::time(nullptr) - st.st_mtime < 60) continue;
-      } else if (process_alive(*owner)) {
-        continue;
+  }
+  for (const auto& state : dead_env_states("oci")) {
+    const size_t before = problems.size();
+    auto id = state.read("id");
+    auto runtime = state.read("runtime");
+    if (id && runtime && !id->empty()) {
+      if (auto rt = OciRuntime::find(*runtime)) {
+        if (auto s = force_delete(*rt, *id, state.path("cleanup.log")); !s) problems.push_back(s.error().message);
       }
-      auto id = read_line(dir + "/id");
-      auto runtime = read_line(dir + "/runtime");
-      if (id && runtime && !id->empty()) {
-        if (auto rt = OciRuntime::find(*runtime)) {
-          if (auto s = force_delete(*rt, *id, dir + "/cleanup.log"); !s) problems.push_back(s.error().message);
-        }
-        if (auto rec = read_record(record_path(*id))) {
-          if (auto s = delete_host_links(rec->host_links); !s) problems.push_back(s.error().message);
-          if (auto s = remove_cgroup_dirs(rec->cgroup_dirs); !s) problems.push_back(s.error().message);
-          if (problems.empty()) (void)remove_record(*id);
-        }
-      }
-      if (problems.empty())
-        if (auto s = remove_tree(dir); !s) problems.push_back(s.error().message);
     }
-    ::rmdir(run->path().c_str());  // only if now empty
+    auto rec = read_record(state.path(kContainerRecord));
+    if (rec) {
+      if (auto s = delete_host_links(rec->host_links); !s) problems.push_back(s.error().message);
+      if (auto s = remove_cgroup_dirs(rec->cgroup_dirs); !s) problems.push_back(s.error().message);
+    }
+    // A record whose resources could not all be removed stays for the next try.
+    if (problems.size() == before)
+      if (auto s = remove_record(state, rec ? rec->instance : ""); !s) problems.push_back(s.error().message);
   }
   if (!problems.empty()) {
     std::string all;

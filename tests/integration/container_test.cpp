@@ -9,6 +9,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -78,8 +79,9 @@ std::vector<std::string> list_dir(const std::string& path) {
 // Everything that carries the run id, anywhere vbench could have put it.
 std::vector<std::string> leftovers(const std::string& run_id) {
   std::vector<std::string> found;
-  for (const auto& n : list_dir(container_state_dir()))
-    if (n.find(run_id) != std::string::npos) found.push_back(container_state_dir() + "/" + n);
+  if (path_exists(run_state_dir(run_id))) found.push_back(run_state_dir(run_id));
+  for (const auto& n : list_dir(legacy_container_state_dir()))
+    if (n.find(run_id) != std::string::npos) found.push_back(legacy_container_state_dir() + "/" + n);
   auto r = vbtest::run_command("find /sys/fs/cgroup -name '*" + run_id + "*'");
   if (!r.out.empty()) found.push_back("cgroup: " + r.out);
   if (auto rt = Rtnl::open())
@@ -431,10 +433,93 @@ TEST_CASE("container: after a SIGKILL of its owner, cleanup_stale removes the le
   REQUIRE_OK(driver.cleanup_stale());
   CHECK(leftovers(dead_id).empty());
   // The live run is untouched and still works.
-  CHECK(path_exists(record_path(live_id + "-container")));
+  CHECK(path_exists(EnvState::dir_for(live_id, "container", "container") + "/" + kContainerRecord));
+  // What an older vbench's cleanup reads: the record, by its old path, with
+  // a live owner in it.
+  auto old_view = read_record(legacy_container_state_dir() + "/" + live_id + "-container.json");
+  REQUIRE_OK(old_view);
+  REQUIRE(old_view->legacy_owner);
+  CHECK(old_view->legacy_owner->pid == ::getpid());
+  CHECK(process_alive(*old_view->legacy_owner));
   auto d = (*live)->describe();
   for (const auto& dir : d["cgroup_dirs"]) CHECK(path_exists(dir.get<std::string>()));
   REQUIRE_OK((*live)->stop());
+  CHECK(leftovers(live_id).empty());
+}
+
+TEST_CASE("container: cleanup_stale removes an older vbench's records in /run/vbench/containers, not live ones",
+          "[container]") {
+  auto& driver = container_driver();
+  auto host = detect_cgroups();
+  REQUIRE_OK(host);
+  const std::string dir = legacy_container_state_dir();
+  REQUIRE_OK(mkdir_p(dir, 0700));
+  pid_t child = ::fork();
+  if (child == 0) _exit(0);
+  auto dead_owner = process_identity(child);  // may already be gone: then start time 0 is never alive
+  int st;
+  REQUIRE(::waitpid(child, &st, 0) == child);
+  auto self = process_identity(::getpid());
+  REQUIRE(self);
+  const std::string dead_id = unique_run_id(), live_id = unique_run_id();
+  std::vector<std::unique_ptr<Cgroup>> cgs;
+  // What an older vbench wrote: the owner in the record, the root beside it.
+  auto legacy = [&](const std::string& run_id, pid_t pid, uint64_t start) {
+    const std::string inst = run_id + "-container";
+    auto cg = create_cgroup(*host, inst);
+    REQUIRE_OK(cg);
+    nlohmann::json j = {{"instance", inst},
+                        {"run_id", run_id},
+                        {"env", "container"},
+                        {"owner_pid", pid},
+                        {"owner_start", start},
+                        {"cgroup_dirs", (*cg)->dirs()},
+                        {"host_links", nlohmann::json::array()},
+                        {"overlay_dir", ""},
+                        {"rootfs_dir", ""}};
+    REQUIRE_OK(write_file(dir + "/" + inst + ".json", j.dump(2)));
+    REQUIRE(::mkdir((dir + "/" + inst + ".root").c_str(), 0755) == 0);
+    cgs.push_back(std::move(*cg));
+  };
+  legacy(dead_id, child, dead_owner ? dead_owner->start_time : 1);
+  legacy(live_id, self->pid, self->start_time);
+  REQUIRE_FALSE(leftovers(dead_id).empty());
+
+  REQUIRE_OK(driver.cleanup_stale());
+  CHECK(leftovers(dead_id).empty());
+  // The live (older) run's record, root and cgroup are all still there.
+  CHECK(path_exists(dir + "/" + live_id + "-container.json"));
+  CHECK(path_exists(dir + "/" + live_id + "-container.root"));
+  for (const auto& d : cgs[1]->dirs()) CHECK(path_exists(d));
+
+  REQUIRE_OK(cgs[1]->destroy());
+  ::unlink((dir + "/" + live_id + "-container.json").c_str());
+  ::rmdir((dir + "/" + live_id + "-container.root").c_str());
+  ::rmdir(dir.c_str());
+  CHECK(leftovers(live_id).empty());
+}
+
+TEST_CASE("container: an unreadable record of a live run spares every cgroup without a record", "[container]") {
+  auto& driver = container_driver();
+  auto host = detect_cgroups();
+  REQUIRE_OK(host);
+  const std::string live_id = unique_run_id(), orphan_id = unique_run_id();
+  // A live run (this process) whose record cannot be read: whose pieces are
+  // whose is not known, so none goes.
+  auto state = EnvState::create(live_id, "container", "container");
+  REQUIRE_OK(state);
+  REQUIRE_OK(write_file(state->path(kContainerRecord), "{\"instance\": 42"));
+  auto cg = create_cgroup(*host, orphan_id + "-container");
+  REQUIRE_OK(cg);
+  auto s = driver.cleanup_stale();
+  REQUIRE_FALSE(s);
+  CHECK_THAT(s.error().message, Catch::Contains(state->path(kContainerRecord)));
+  for (const auto& d : (*cg)->dirs()) CHECK(path_exists(d));
+  CHECK(path_exists(state->path(kContainerRecord)));
+  // Without it, the orphan goes.
+  REQUIRE_OK(state->remove());
+  REQUIRE_OK(driver.cleanup_stale());
+  CHECK(leftovers(orphan_id).empty());
   CHECK(leftovers(live_id).empty());
 }
 

@@ -14,6 +14,7 @@
 #include "analysis/summary.hpp"
 #include "core/fs.hpp"
 #include "drivers/driver.hpp"
+#include "killed_run.hpp"
 #include "model/results.hpp"
 #include "support.hpp"
 #include "workloads/registry.hpp"
@@ -397,42 +398,15 @@ TEST_CASE("after a SIGKILL of vbench mid docker run, `vbench cleanup` leaves not
   DockerDaemon daemon;
   driver("docker");
   driver("oci");
-  TempDir out;
-  const std::string dir = out.path + "/r";
-  pid_t pid = fork();
-  if (pid == 0) {
-    const std::string log = out.path + "/log";
-    freopen(log.c_str(), "w", stdout);
-    freopen(log.c_str(), "a", stderr);
-    execl(vbench_bin().c_str(), vbench_bin().c_str(), "run", "--suite", "quick", "--env", "bare,oci,docker", "--out",
-          dir.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  std::string run_id;
-  bool all_up = false;
-  for (int i = 0; i < 1200 && !all_up; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    auto rs = load_results(dir + "/results.jsonl");
-    if (!rs) continue;
-    run_id = rs->meta.run_id;
-    all_up = rs->envs.size() == 3 && !rs->samples.empty();
-  }
-  std::this_thread::sleep_for(std::chrono::seconds(1));
-  ::kill(pid, SIGKILL);
-  int status;
-  waitpid(pid, &status, 0);
-  auto log = read_file(out.path + "/log");
-  INFO((log ? *log : std::string("(no log)")));
-  REQUIRE(all_up);
-  REQUIRE_FALSE(run_id.empty());
-  const std::string before = leftovers(run_id);
-  INFO("left by the killed run:\n" << before);
-  CHECK_THAT(before, Catch::Contains("docker container") && Catch::Contains("runc"));
-
-  auto c = run_command(vbench_bin() + " cleanup");
-  INFO(c.out);
-  CHECK(c.exit_code == 0);
-  CHECK(leftovers(run_id) == "");
+  const auto k = kill_mid_run_then_cleanup("bare,oci,docker", std::chrono::seconds(1), leftovers);
+  INFO(k.log);
+  REQUIRE(k.up);
+  REQUIRE_FALSE(k.run_id.empty());
+  INFO("left by the killed run:\n" << k.before);
+  CHECK_THAT(k.before, Catch::Contains("docker container") && Catch::Contains("runc"));
+  INFO(k.cleanup.out);
+  CHECK(k.cleanup.exit_code == 0);
+  CHECK(k.after == "");
 }
 
 TEST_CASE("container: Docker's layers one at a time are in force in the agent, and every workload family runs",
@@ -579,47 +553,19 @@ TEST_CASE("podman: a runtime that refuses this host fails the start in its own w
 TEST_CASE("after a SIGKILL of vbench mid podman run, `vbench cleanup` leaves nothing", "[run][podman][signal]") {
   PodmanTestNetwork net;
   driver("podman");
-  TempDir out;
-  const std::string dir = out.path + "/r";
-  pid_t pid = fork();
-  if (pid == 0) {
-    const std::string log = out.path + "/log";
-    freopen(log.c_str(), "w", stdout);
-    freopen(log.c_str(), "a", stderr);
-    execl(vbench_bin().c_str(), vbench_bin().c_str(), "run", "--suite", "quick", "--env", "bare,podman", "--out",
-          dir.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  std::string run_id;
-  bool up = false;
-  for (int i = 0; i < 1200 && !up; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    auto rs = load_results(dir + "/results.jsonl");
-    if (!rs) continue;
-    run_id = rs->meta.run_id;
-    up = rs->envs.size() == 2 && !rs->samples.empty();
-  }
-  ::kill(pid, SIGKILL);
-  int status;
-  waitpid(pid, &status, 0);
-  auto log = read_file(out.path + "/log");
-  INFO((log ? *log : std::string("(no log)")));
-  REQUIRE(up);
-  REQUIRE_FALSE(run_id.empty());
   // The service dies with vbench (PR_SET_PDEATHSIG); the container, run by
   // conmon, does not.
-  for (int i = 0;
-       i < 50 &&
-       !run_command("pgrep -af 'podman.*system service' | grep -v pgrep | grep -F '" + run_id + "'").out.empty();
-       ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  const std::string before = leftovers(run_id);
-  INFO("left by the killed run:\n" << before);
-  CHECK_THAT(before, Catch::Contains("podman container"));
-  CHECK_THAT(before, !Catch::Contains("podman service"));
-
-  auto c = run_command(vbench_bin() + " cleanup");
-  INFO(c.out);
-  CHECK(c.exit_code == 0);
-  CHECK(leftovers(run_id) == "");
+  auto service_gone = [](const std::string& run_id) {
+    return run_command("pgrep -af 'podman.*system service' | grep -v pgrep | grep -F '" + run_id + "'").out.empty();
+  };
+  const auto k = kill_mid_run_then_cleanup("bare,podman", std::chrono::milliseconds(0), leftovers, service_gone);
+  INFO(k.log);
+  REQUIRE(k.up);
+  REQUIRE_FALSE(k.run_id.empty());
+  INFO("left by the killed run:\n" << k.before);
+  CHECK_THAT(k.before, Catch::Contains("podman container"));
+  CHECK_THAT(k.before, !Catch::Contains("podman service"));
+  INFO(k.cleanup.out);
+  CHECK(k.cleanup.exit_code == 0);
+  CHECK(k.after == "");
 }

@@ -367,18 +367,6 @@ TEST_CASE("container names fit the kernel's limits and map back to their instanc
   CHECK(sanitize_name(".hidden") == "_hidden");
 }
 
-TEST_CASE("container owner liveness uses pid and start time", "[container]") {
-  ContainerRecord rec;
-  rec.owner_pid = ::getpid();
-  rec.owner_start = process_start_time(::getpid());
-  CHECK(rec.owner_start > 0);
-  CHECK(owner_alive(rec));
-  rec.owner_start += 1;  // same pid, another process
-  CHECK_FALSE(owner_alive(rec));
-  rec.owner_pid = 0;
-  CHECK_FALSE(owner_alive(rec));
-}
-
 TEST_CASE("container addresses: free /30 blocks in 198.18.0.0/15", "[container]") {
   CHECK(block_address(0, 1).str() == "198.18.0.1");
   CHECK(block_address(64, 2).str() == "198.18.1.2");
