@@ -52,7 +52,9 @@ struct Findings {
   std::vector<EnvFindings> envs;  // every environment but the baseline
 };
 
+// The findings point into `grid` (FindingLine::line): it must outlive them.
 Findings find_overheads(const EnvGrid& grid);
+Findings find_overheads(EnvGrid&&) = delete;  // a temporary grid would leave them dangling
 
 // The lines findings and the forest plot consider: workload metrics (not
 // counter-derived ones) and lifecycle metrics.

@@ -114,6 +114,21 @@ void pin_to(int cpu) {
   REQUIRE(sched_setaffinity(0, sizeof set, &set) == 0);
 }
 
+// Page faults per fresh page touched: 1, and 9/8 under AddressSanitizer,
+// whose shadow memory (a byte per 8 bytes) takes a fault of its own for
+// every 8 pages (ci/sanitize measured exactly 22500 for 20000 pages).
+#if defined(__SANITIZE_ADDRESS__)
+constexpr double kFaultsPerPage = 9.0 / 8;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr double kFaultsPerPage = 9.0 / 8;
+#else
+constexpr double kFaultsPerPage = 1;
+#endif
+#else
+constexpr double kFaultsPerPage = 1;
+#endif
+
 struct ThreadSwitches {
   long voluntary = 0, involuntary = 0;
   long total() const { return voluntary + involuntary; }
@@ -139,7 +154,7 @@ TEST_CASE("page-faults: N fresh pages touched in the region give N faults", "[co
   auto rs = (*rc)->readings();
   const double faults = value_of(rs, "page-faults");
   INFO("page-faults " << faults << " for " << kPages << " pages");
-  CHECK(std::abs(faults - kPages) <= 0.02 * kPages);
+  CHECK(std::abs(faults - kFaultsPerPage * kPages) <= 0.02 * kPages);
   CHECK(value_of(rs, "minor-faults") == Approx(faults).epsilon(0.02));
   CHECK(reading(rs, "page-faults").running_fraction == 1.0);  // software events are never multiplexed
   CHECK(reading(rs, "page-faults").scope == "agent");
@@ -187,7 +202,7 @@ TEST_CASE("worker threads: each opens its own groups and the counts are summed",
   CHECK(std::abs(task_clock - total_cpu) <= 0.02 * total_cpu);
   const double faults = value_of(rs, "page-faults");
   INFO("page-faults " << faults << " for " << kThreads * kPagesEach << " pages");
-  CHECK(std::abs(faults - kThreads * kPagesEach) <= 0.02 * kThreads * kPagesEach);
+  CHECK(std::abs(faults - kFaultsPerPage * kThreads * kPagesEach) <= 0.02 * kThreads * kPagesEach);
 }
 
 // What perf counts: PERF_COUNT_SW_CONTEXT_SWITCHES is added to the task that
@@ -486,7 +501,7 @@ void check_cgroup_counting(const std::string& cg) {
   const double faults = value_of(rs, "page-faults");
   INFO("page-faults " << faults << " for " << kPages << " pages");
   CHECK(faults >= kPages);
-  CHECK(faults <= 1.02 * kPages);
+  CHECK(faults <= (kFaultsPerPage + 0.02) * kPages);
   // rusage covers the child's whole life (fork to exit), the cgroup counts
   // from start(): the child only waited on a pipe before that.
   const double task_clock = value_of(rs, "task-clock");

@@ -77,7 +77,8 @@ ResultSet comparison() {
 TEST_CASE("findings: significant overheads sorted by size, the rest classified", "[findings]") {
   const ResultSet rs = comparison();
   const RunSummary sum = summarize_run(rs, "bare", 1);
-  const Findings f = find_overheads(compare_envs(rs, sum));
+  const EnvGrid grid = compare_envs(rs, sum);  // the findings point into it
+  const Findings f = find_overheads(grid);
   CHECK(f.baseline == "bare");
   REQUIRE(f.envs.size() == 1);
   const EnvFindings& e = f.envs[0];

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <set>
+#include <string_view>
 
 #include "core/fs.hpp"
 #include "harness/builtin_suites.hpp"
@@ -494,7 +495,7 @@ TEST_CASE("suite: the built-in suites parse and validate", "[suite]") {
     CHECK(s->name == b.name);
     CHECK(s->source == std::string("builtin:") + b.name);
     CHECK(s->baseline == "bare");
-    if (b.name == "runtimes") {
+    if (std::string_view(b.name) == "runtimes") {  // b.name is a const char*
       // Its own environments (container layer by layer, oci, docker) and
       // only the workloads a layer can touch.
       std::set<std::string> kinds;
