@@ -118,16 +118,20 @@ void pin_to(int cpu) {
 // whose shadow memory (a byte per 8 bytes) takes a fault of its own for
 // every 8 pages (ci/sanitize measured exactly 22500 for 20000 pages).
 #if defined(__SANITIZE_ADDRESS__)
-constexpr double kFaultsPerPage = 9.0 / 8;
+constexpr bool kUnderAsan = true;
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
-constexpr double kFaultsPerPage = 9.0 / 8;
+constexpr bool kUnderAsan = true;
 #else
-constexpr double kFaultsPerPage = 1;
+constexpr bool kUnderAsan = false;
 #endif
 #else
-constexpr double kFaultsPerPage = 1;
+constexpr bool kUnderAsan = false;
 #endif
+constexpr double kFaultsPerPage = kUnderAsan ? 9.0 / 8 : 1;
+// A child's task-clock against its rusage: 2%, 5% under ASan, whose own work
+// in the child lies partly outside the counted region (2.03% seen).
+constexpr double kClockVsRusage = kUnderAsan ? 0.05 : 0.02;
 
 struct ThreadSwitches {
   long voluntary = 0, involuntary = 0;
@@ -506,7 +510,7 @@ void check_cgroup_counting(const std::string& cg) {
   // from start(): the child only waited on a pipe before that.
   const double task_clock = value_of(rs, "task-clock");
   INFO("task-clock " << task_clock << " ns vs the child's rusage " << child.cpu_ns() << " ns");
-  CHECK(std::abs(task_clock - child.cpu_ns()) <= 0.02 * child.cpu_ns());
+  CHECK(std::abs(task_clock - child.cpu_ns()) <= kClockVsRusage * child.cpu_ns());
 }
 
 // perf_event's hierarchy number in /proc/cgroups: 0 = bound to no v1 hierarchy.
