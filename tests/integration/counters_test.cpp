@@ -32,6 +32,7 @@
 #include "core/fs.hpp"
 #include "counters/event_groups.hpp"
 #include "support.hpp"
+#include "tests/sanitizer.hpp"
 
 using namespace vbench;
 
@@ -117,17 +118,7 @@ void pin_to(int cpu) {
 // Page faults per fresh page touched: 1, and 9/8 under AddressSanitizer,
 // whose shadow memory (a byte per 8 bytes) takes a fault of its own for
 // every 8 pages (ci/sanitize measured exactly 22500 for 20000 pages).
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kUnderAsan = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kUnderAsan = true;
-#else
-constexpr bool kUnderAsan = false;
-#endif
-#else
-constexpr bool kUnderAsan = false;
-#endif
+using vbtest::kUnderAsan;
 constexpr double kFaultsPerPage = kUnderAsan ? 9.0 / 8 : 1;
 // A child's task-clock against its rusage: 2%, 5% under ASan, whose own work
 // in the child lies partly outside the counted region (2.03% seen).

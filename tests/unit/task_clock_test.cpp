@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "skip.hpp"
+#include "tests/sanitizer.hpp"
 
 using namespace vbench;
 
@@ -82,18 +83,7 @@ TEST_CASE("task-clock of a process tree: threads and reaped children, to the mic
   // Not under AddressSanitizer (ci/sanitize): there rusage came out 20%
   // above task-clock (316 vs 264 ms), the sanitizer's own work in the
   // forked tasks outside what the counter saw.
-#if defined(__SANITIZE_ADDRESS__)
-  constexpr bool kUnderAsan = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-  constexpr bool kUnderAsan = true;
-#else
-  constexpr bool kUnderAsan = false;
-#endif
-#else
-  constexpr bool kUnderAsan = false;
-#endif
-  if (!kUnderAsan) CHECK(std::abs(static_cast<double>(*ns) - rusage_ns) <= 0.03 * rusage_ns);
+  if (!vbtest::kUnderAsan) CHECK(std::abs(static_cast<double>(*ns) - rusage_ns) <= 0.03 * rusage_ns);
   // The count stays (the tasks are gone, their time is not).
   CHECK(*clock->read_ns() == *ns);
   // A pid that does not exist: an error, not a counter.
