@@ -142,8 +142,10 @@ void add_cpu_attribution(Sample& s, const std::optional<CpuTimes>& before, const
 std::optional<CpuTimes> cpu_snapshot(Result<CpuTimes> environment, const std::vector<int>& cpus, pid_t env_root) {
   if (!environment) return std::nullopt;
   CpuTimes c = *environment;
-  if (auto sq = softirq_ns(cpus)) c.softirq = *sq;
-  if (auto busy = host_busy_ns()) c.host_busy = *busy;
+  if (auto st = proc_stat_ns(cpus)) {
+    c.softirq = st->softirq;
+    c.host_busy = st->busy;
+  }
   if (auto ours = process_tree_cpu_ns(getpid(), env_root)) c.ours_elsewhere = *ours;
   return c;
 }
@@ -231,20 +233,13 @@ Result<CpuTimes> cgroup_dir_cpu_times(const std::vector<std::string>& dirs) {
   return make_error("no CPU accounting (cpuacct.usage or cpu.stat usage_usec) in the cgroup's directories");
 }
 
-Result<double> softirq_ns(const std::vector<int>& cpus, const std::string& proc) {
+Result<ProcStatNs> proc_stat_ns(const std::vector<int>& cpus, const std::string& proc) {
   auto text = read_file(proc + "/stat", 1 << 20);
   if (!text) return text.error();
-  auto ticks = parse_softirq_ticks(*text, cpus);
-  if (!ticks) return ticks.error().context(proc + "/stat");
-  return static_cast<double>(*ticks) * tick_ns();
-}
-
-Result<double> host_busy_ns(const std::string& proc) {
-  auto text = read_file(proc + "/stat", 1 << 20);
-  if (!text) return text.error();
-  auto ticks = parse_busy_ticks(*text);
-  if (!ticks) return ticks.error().context(proc + "/stat");
-  return static_cast<double>(*ticks) * tick_ns();
+  ProcStatNs out;
+  if (auto ticks = parse_softirq_ticks(*text, cpus)) out.softirq = static_cast<double>(*ticks) * tick_ns();
+  if (auto ticks = parse_busy_ticks(*text)) out.busy = static_cast<double>(*ticks) * tick_ns();
+  return out;
 }
 
 Result<double> process_tree_cpu_ns(pid_t root, pid_t exclude, const std::string& proc) {
@@ -261,9 +256,7 @@ Result<double> process_tree_cpu_ns(pid_t root, pid_t exclude, const std::string&
     const char* end = name + strlen(name);
     auto [q, ec] = std::from_chars(name, end, pid);
     if (ec != std::errc() || q != end || pid <= 0) continue;
-    auto text = read_line(fmt::format("{}/{}/stat", proc, pid));
-    if (!text) continue;
-    auto st = parse_proc_stat(*text);
+    auto st = read_proc_stat(pid, proc);
     if (!st) continue;
     children.emplace(static_cast<pid_t>(st->ppid), pid);
     ticks[pid] = st->utime + st->stime + st->cutime + st->cstime;

@@ -98,10 +98,13 @@ Result<CpuTimes> qemu_cpu_times(pid_t pid, const std::vector<pid_t>& vcpu_tids, 
 // usage_usec in cpu.stat (v2; split from user_usec/system_usec). For cgroups
 // a runtime made (oci, docker); vbench's own container reads its Cgroup.
 Result<CpuTimes> cgroup_dir_cpu_times(const std::vector<std::string>& dirs);
-// Softirq nanoseconds of `cpus` (empty = the whole host).
-Result<double> softirq_ns(const std::vector<int>& cpus, const std::string& proc = "/proc");
-// The whole host's busy nanoseconds (/proc/stat; see parse_busy_ticks).
-Result<double> host_busy_ns(const std::string& proc = "/proc");
+// From one read of <proc>/stat: the softirq nanoseconds of `cpus` (empty =
+// the whole host) and the whole host's busy nanoseconds (see
+// parse_busy_ticks); each absent when its line does not parse.
+struct ProcStatNs {
+  std::optional<double> softirq, busy;
+};
+Result<ProcStatNs> proc_stat_ns(const std::vector<int>& cpus, const std::string& proc = "/proc");
 // CPU nanoseconds of `root` and its descendants, each with its reaped
 // children (utime + stime + cutime + cstime), leaving out the subtree of
 // `exclude` (-1: none). Summed over the tree, a child that is reaped moves
