@@ -208,8 +208,9 @@ int cmd_run(const RunArgs& a, const std::string& command_line, const HistoryCli&
   if (a.warmup >= 0) suite.warmup = a.warmup;
   if (a.has_seed) suite.seed = a.seed;
   if (!a.placement.empty()) {
-    if (auto p = placement_from_string(a.placement); !p) return usage_error("--placement: " + p.error().message);
-    suite.placement = a.placement;
+    auto p = choose(kPlacements, "--placement", std::string_view(a.placement));
+    if (!p) return usage_error(p.error().message);
+    suite.placement = *p;
   }
   if (!a.counters.empty()) {
     suite.counters.clear();
@@ -356,9 +357,10 @@ nlohmann::json counter_support_json(const std::vector<std::string>& names) {
   return out;
 }
 
-// `vbench list` shows the range a value must lie in, from the same table
-// that normalize_param checks.
+// `vbench list` shows the range a value must lie in, or the values it may
+// take, from the same table that normalize_param checks.
 std::string range_suffix(const ParamSpec& p) {
+  if (!p.choices.empty()) return fmt::format(" [{}]", fmt::join(p.choices, "|"));
   const std::string r = p.range_text();
   return r.empty() ? std::string() : fmt::format(" [{}]", r);
 }

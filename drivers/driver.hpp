@@ -16,6 +16,7 @@
 #include "core/error.hpp"
 #include "core/sample.hpp"
 #include "core/workload.hpp"
+#include "drivers/placement.hpp"
 
 namespace vbench {
 
@@ -43,7 +44,7 @@ struct EnvSpec {
   std::string scratch_dir;                      // host directory for disk workloads
   std::string out_dir;                          // where artifacts (console logs) go
   double start_timeout_s = 120;
-  std::string placement = "spread";  // where agent and peer run: spread | same | none (drivers/placement.hpp)
+  Placement placement = Placement::Spread;  // where agent and peer run (drivers/placement.hpp)
 };
 
 struct WorkloadRequest {

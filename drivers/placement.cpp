@@ -10,24 +10,6 @@
 
 namespace vbench {
 
-const char* to_string(Placement p) {
-  switch (p) {
-    case Placement::Spread:
-      return "spread";
-    case Placement::Same:
-      return "same";
-    default:
-      return "none";
-  }
-}
-
-Result<Placement> placement_from_string(const std::string& s) {
-  if (s == "spread") return Placement::Spread;
-  if (s == "same") return Placement::Same;
-  if (s == "none") return Placement::None;
-  return make_error("placement `{}`: expected spread, same or none", s);
-}
-
 int host_cpu_count() {
   const long n = sysconf(_SC_NPROCESSORS_ONLN);
   return n > 0 ? static_cast<int>(n) : 1;

@@ -20,13 +20,15 @@
 #include <string>
 #include <vector>
 
+#include "core/choice.hpp"
 #include "core/error.hpp"
 
 namespace vbench {
 
 enum class Placement { Spread, Same, None };
-const char* to_string(Placement p);
-Result<Placement> placement_from_string(const std::string& s);  // "spread" | "same" | "none"
+inline constexpr Choices<Placement, 3> kPlacements{
+    {{"spread", Placement::Spread}, {"same", Placement::Same}, {"none", Placement::None}}};
+inline std::string_view to_string(Placement p) { return name_of(kPlacements, p); }
 
 struct PlacementPlan {
   std::vector<int> agent;  // CPUs; empty = not pinned

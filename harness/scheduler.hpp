@@ -41,7 +41,7 @@ struct RunConfig {
   double env_start_timeout_s = 180;
   uint64_t seed = 0;
   std::vector<std::string> counters;
-  std::string placement = "spread";  // passed to every environment (EnvSpec::placement)
+  Placement placement = Placement::Spread;  // passed to every environment (EnvSpec::placement)
   std::string run_id;
   std::string out_dir;
   std::string scratch_dir;

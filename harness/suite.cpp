@@ -388,10 +388,10 @@ void Loader::read_suite_table(Diagnostics& d, const toml::table& t, Suite& s,
       }
     } else if (key == "placement") {
       if (auto x = get_string(d, key, v)) {
-        if (*x != "spread" && *x != "same" && *x != "none")
-          d.at(v.source(), fmt::format("`placement` must be spread, same or none, not `{}`", *x));
+        if (auto p = choose(kPlacements, "placement", std::string_view(*x)))
+          s.placement = *p;
         else
-          s.placement = *x;
+          d.at(v.source(), p.error().message);
       }
     } else if (key == "timeout") {
       std::optional<double> secs;
@@ -730,7 +730,7 @@ Status expand(SuiteWorkload& w, const WorkloadDef& def) {
 Status finalize(Suite& s, const WorkloadTable& table) {
   s.max_repetitions = std::max(s.max_repetitions, s.repetitions);
   s.envs_by_default = s.envs.empty();
-  if (s.envs.empty()) s.envs.push_back(SuiteEnv{"bare", "bare", {}});
+  if (s.envs.empty()) s.envs.push_back(SuiteEnv{"bare", "bare", {}, {}});
   if (s.workloads.empty()) return make_error("{}: the suite has no workloads", s.source);
   for (auto& w : s.workloads) {
     const WorkloadDef* def = find_def(table, w.name);
@@ -855,7 +855,7 @@ Status add_env(Suite& suite, const std::string& name) {
   if (!is_kind(name))
     return make_error("env `{}`: not defined by suite `{}` and not one of: {}", name, suite.name,
                       fmt::join(env_kinds(), ", "));
-  suite.envs.push_back(SuiteEnv{name, name, {}});
+  suite.envs.push_back(SuiteEnv{name, name, {}, {}});
   return {};
 }
 
@@ -879,7 +879,7 @@ nlohmann::json to_json(const Suite& s) {
           {"seed", s.seed ? json(*s.seed) : json(nullptr)},
           {"baseline", s.baseline},
           {"timeout_s", s.timeout_s},
-          {"placement", s.placement},
+          {"placement", std::string(to_string(s.placement))},
           {"counters", s.counters},
           {"envs", std::move(envs)},
           {"workloads", std::move(workloads)},

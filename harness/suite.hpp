@@ -54,6 +54,7 @@
 #include "analysis/compare.hpp"
 #include "core/error.hpp"
 #include "core/workload.hpp"
+#include "drivers/placement.hpp"
 #include "workloads/registry.hpp"
 
 namespace vbench {
@@ -91,7 +92,7 @@ struct Suite {
   std::string baseline = "bare";
   double timeout_s = 600;
   std::vector<std::string> counters = {"default"};  // perf event names; empty = no counting
-  std::string placement = "spread";                 // "spread" | "same" | "none"
+  Placement placement = Placement::Spread;
   std::vector<SuiteEnv> envs;
   // No [env.*] anywhere (this file or what it includes): `envs` holds only
   // bare, and `vbench run` without --env adds every other environment that

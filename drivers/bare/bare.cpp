@@ -159,8 +159,6 @@ Result<std::unique_ptr<Session>> BareDriver::start(const EnvSpec& spec) {
     if (!cpus) return cpus.error().context("bare: cpuset");
     for (int c : *cpus) CPU_SET(c, &set);
   }
-  auto placement = placement_from_string(spec.placement);
-  if (!placement) return placement.error().context("bare");
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return sys_error("bare: socketpair");
   // The child waits on `go` until the task-clock counter is open on it, so
@@ -194,7 +192,7 @@ Result<std::unique_ptr<Session>> BareDriver::start(const EnvSpec& spec) {
   ::close(go[0]);
   auto clock = TaskClock::for_process_tree(pid);
   ::close(go[1]);  // EOF: the child goes on to exec the agent
-  auto session = std::make_unique<BareSession>(pid, AgentChannel(UniqueFd(sv[0])), spec.scratch_dir, *placement,
+  auto session = std::make_unique<BareSession>(pid, AgentChannel(UniqueFd(sv[0])), spec.scratch_dir, spec.placement,
                                                !cpuset.empty(), std::move(clock));
   session->agent_path_ = spec.agent_path;
   if (auto h = session->handshake(spec.start_timeout_s, t0); !h) return h.error().context("bare: agent start");

@@ -14,6 +14,7 @@
 #include <map>
 #include <set>
 
+#include "core/choice.hpp"
 #include "core/clock.hpp"
 #include "core/fs.hpp"
 #include "core/resolve.hpp"
@@ -50,12 +51,17 @@ constexpr uint64_t kMinMemory = 16ull << 20;  // below this the agent itself can
 // as Docker keeps them under /var/lib/docker.
 constexpr const char* kRootfsLayers = "/var/lib/vbench/containers";
 
+// The `rootfs` knob: a read-only tmpfs with the agent bound in, or Docker's
+// overlay2 layout.
+enum class RootfsKind { Tmpfs, Overlay };
+constexpr Choices<RootfsKind, 2> kRootfsKinds{{{"tmpfs", RootfsKind::Tmpfs}, {"overlay", RootfsKind::Overlay}}};
+
 struct ContainerConfig {
   CgroupLimits limits;
   NetworkMode network = NetworkMode::Veth;
   bool userns = false;
   bool scratch_overlay = false;
-  bool overlay_root = false;  // rootfs = overlay
+  RootfsKind rootfs = RootfsKind::Tmpfs;
   SeccompMode seccomp = SeccompMode::None;
   CapabilitySet capabilities = CapabilitySet::All;
   bool no_new_privs = false;
@@ -130,19 +136,14 @@ Result<ContainerConfig> resolve_config(const std::vector<ParamSpec>& specs, cons
     c.limits.io.major = disk->first;
     c.limits.io.minor = disk->second;
   }
-  auto mode = parse_network_mode(j["network"].get<std::string>());
-  if (!mode) return mode.error();
-  c.network = *mode;
+  for (const Status& s : {choose_into(c.network, kNetworkModes, "network", j["network"]),
+                          choose_into(c.rootfs, kRootfsKinds, "rootfs", j["rootfs"]),
+                          choose_into(c.seccomp, kSeccompModes, "seccomp", j["seccomp"]),
+                          choose_into(c.capabilities, kCapabilitySets, "capabilities", j["capabilities"])})
+    if (!s) return s.error();
   c.userns = j["userns"].get<bool>();
   c.scratch_overlay = j["scratch_overlay"].get<bool>();
   if (c.scratch_overlay && env.scratch_dir.empty()) return make_error("scratch_overlay needs a scratch directory");
-  c.overlay_root = j["rootfs"].get<std::string>() == "overlay";
-  auto seccomp = parse_seccomp_mode(j["seccomp"].get<std::string>());
-  if (!seccomp) return seccomp.error();
-  c.seccomp = *seccomp;
-  auto caps = parse_capability_set(j["capabilities"].get<std::string>());
-  if (!caps) return caps.error();
-  c.capabilities = *caps;
   c.no_new_privs = j["no_new_privs"].get<bool>();
   return c;
 }
@@ -194,7 +195,7 @@ class ContainerSession : public Session {
     plan_perf_cgroup();
     rec_.host_links = planned_host_links(rec_.instance, cfg_.network);
     if (cfg_.scratch_overlay) rec_.overlay_dir = spec_.scratch_dir + "/.vbench-" + rec_.instance;
-    if (cfg_.overlay_root) rec_.rootfs_dir = fmt::format("{}/{}", kRootfsLayers, rec_.instance);
+    if (cfg_.rootfs == RootfsKind::Overlay) rec_.rootfs_dir = fmt::format("{}/{}", kRootfsLayers, rec_.instance);
     // The record first: whatever is created after it can be found again.
     if (path_exists(EnvState::dir_for(run_id, "container", rec_.env) + "/" + kContainerRecord))
       return make_error("instance `{}` exists already (a stale run? try `vbench cleanup`)", rec_.instance);
@@ -232,7 +233,7 @@ class ContainerSession : public Session {
       if (auto s = mkdir_p(init.rootfs.overlay_upper); !s) return s;
       if (auto s = mkdir_p(init.rootfs.overlay_work); !s) return s;
     }
-    if (cfg_.overlay_root) {
+    if (cfg_.rootfs == RootfsKind::Overlay) {
       init.rootfs.root_lower = rec_.rootfs_dir + "/lower";
       init.rootfs.root_upper = rec_.rootfs_dir + "/upper";
       init.rootfs.root_work = rec_.rootfs_dir + "/work";
@@ -429,22 +430,22 @@ class ContainerSession : public Session {
                       {"write_bps", l.io.write_bps},
                       {"read_iops", l.io.read_iops},
                       {"write_iops", l.io.write_iops}};
-    nlohmann::json j = {
-        {"instance", rec_.instance},
-        {"cgroup", to_string(host_.version)},
-        {"cgroup_controllers", host_.controllers},
-        {"cgroup_dirs", cgroup_ ? cgroup_->dirs() : std::vector<std::string>{}},
-        {"limits", limits},
-        {"network", net_.describe()},
-        {"userns", cfg_.userns},
-        {"scratch", spec_.scratch_dir.empty() ? "none"
-                    : cfg_.scratch_overlay    ? "overlay"
-                                              : "bind"},
-        {"rootfs", cfg_.overlay_root ? "overlay (layers in " + rec_.rootfs_dir + ")" : std::string("tmpfs, read-only")},
-        {"namespaces", {"mnt", "pid", "net", "uts", "ipc", "cgroup"}},
-        {"seccomp", cfg_.seccomp == SeccompMode::DockerDefault ? "docker-default" : "none"},
-        {"capabilities", cfg_.capabilities == CapabilitySet::DockerDefault ? "docker-default" : "all"},
-        {"no_new_privs", cfg_.no_new_privs}};
+    nlohmann::json j = {{"instance", rec_.instance},
+                        {"cgroup", to_string(host_.version)},
+                        {"cgroup_controllers", host_.controllers},
+                        {"cgroup_dirs", cgroup_ ? cgroup_->dirs() : std::vector<std::string>{}},
+                        {"limits", limits},
+                        {"network", net_.describe()},
+                        {"userns", cfg_.userns},
+                        {"scratch", spec_.scratch_dir.empty() ? "none"
+                                    : cfg_.scratch_overlay    ? "overlay"
+                                                              : "bind"},
+                        {"rootfs", cfg_.rootfs == RootfsKind::Overlay ? "overlay (layers in " + rec_.rootfs_dir + ")"
+                                                                      : std::string("tmpfs, read-only")},
+                        {"namespaces", {"mnt", "pid", "net", "uts", "ipc", "cgroup"}},
+                        {"seccomp", cfg_.seccomp == SeccompMode::DockerDefault ? "docker-default" : "none"},
+                        {"capabilities", cfg_.capabilities == CapabilitySet::DockerDefault ? "docker-default" : "all"},
+                        {"no_new_privs", cfg_.no_new_privs}};
     if (cfg_.userns) j["namespaces"].push_back("user");
     if (init_pid_ > 0) j["init_pid"] = init_pid_;  // in the host's PID namespace
     j["placement"] = describe_placement(placement_.policy(), host_cpu_count());
@@ -581,12 +582,9 @@ std::vector<ParamSpec> ContainerDriver::knobs() const {
           0, ParamSpec::kUnbounded),
       ParamSpec{"io_write_iops", ParamType::Int, "0", "write IOPS cap on the scratch disk; 0 = none", false, {}}.range(
           0, ParamSpec::kUnbounded),
-      {"network",
-       ParamType::String,
-       "veth",
-       "link to the host peer: none, veth, bridge, or nat (Docker-like masquerade)",
-       false,
-       {"none", "veth", "bridge", "nat"}},
+      {"network", ParamType::String, "veth",
+       "link to the host peer: none, veth, bridge, or nat (Docker-like masquerade)", false,
+       choice_names(kNetworkModes)},
       {"userns", ParamType::Bool, "false", "also a user namespace (container root = the invoking user)", false, {}},
       {"scratch_overlay",
        ParamType::Bool,
@@ -594,25 +592,14 @@ std::vector<ParamSpec> ContainerDriver::knobs() const {
        "scratch through overlayfs (upper layer on the scratch disk)",
        false,
        {}},
-      {"rootfs",
-       ParamType::String,
-       "tmpfs",
+      {"rootfs", ParamType::String, "tmpfs",
        "the root: tmpfs (read-only, agent bound in, tmpfs /tmp) or overlay (Docker's overlay2 layout: the agent "
        "copied into a lower layer, a writable upper layer on the host's disk, /tmp in it)",
-       false,
-       {"tmpfs", "overlay"}},
-      {"seccomp",
-       ParamType::String,
-       "none",
-       "none, or docker-default (a filter with Docker's default profile's policy)",
-       false,
-       {"none", "docker-default"}},
-      {"capabilities",
-       ParamType::String,
-       "all",
-       "all, or docker-default (the bounding set cut to Docker's 14)",
-       false,
-       {"all", "docker-default"}},
+       false, choice_names(kRootfsKinds)},
+      {"seccomp", ParamType::String, "none",
+       "none, or docker-default (a filter with Docker's default profile's policy)", false, choice_names(kSeccompModes)},
+      {"capabilities", ParamType::String, "all", "all, or docker-default (the bounding set cut to Docker's 14)", false,
+       choice_names(kCapabilitySets)},
       {"no_new_privs",
        ParamType::Bool,
        "false",
@@ -635,10 +622,8 @@ Result<std::unique_ptr<Session>> ContainerDriver::start(const EnvSpec& spec) {
     return make_error("container: agent binary `{}` not found", spec.agent_path);
   auto host = detect_cgroups();
   if (!host) return host.error().context("container");
-  auto placement = placement_from_string(spec.placement);
-  if (!placement) return placement.error().context("container");
   auto session = std::make_unique<ContainerSession>(spec, std::move(*host), std::move(*cfg));
-  session->set_placement(*placement);
+  session->set_placement(spec.placement);
   if (auto s = session->start(); !s) {
     (void)session->stop();  // nothing half-built stays behind
     return s.error().context(fmt::format("container `{}`", session->label()));

@@ -155,28 +155,6 @@ Result<UniqueFd> new_network_namespace() {
   return out;
 }
 
-Result<NetworkMode> parse_network_mode(const std::string& s) {
-  if (s == "none") return NetworkMode::None;
-  if (s == "veth") return NetworkMode::Veth;
-  if (s == "bridge") return NetworkMode::Bridge;
-  if (s == "nat") return NetworkMode::Nat;
-  return make_error("network `{}`: expected none, veth, bridge or nat", s);
-}
-
-const char* to_string(NetworkMode m) {
-  switch (m) {
-    case NetworkMode::None:
-      return "none";
-    case NetworkMode::Veth:
-      return "veth";
-    case NetworkMode::Bridge:
-      return "bridge";
-    case NetworkMode::Nat:
-      return "nat";
-  }
-  return "?";
-}
-
 std::vector<std::string> planned_host_links(const std::string& instance, NetworkMode mode) {
   switch (mode) {
     case NetworkMode::None:

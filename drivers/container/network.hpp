@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "core/choice.hpp"
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "drivers/container/netlink.hpp"
@@ -25,8 +26,11 @@
 namespace vbench {
 
 enum class NetworkMode { None, Veth, Bridge, Nat };
-Result<NetworkMode> parse_network_mode(const std::string& s);
-const char* to_string(NetworkMode m);
+inline constexpr Choices<NetworkMode, 4> kNetworkModes{{{"none", NetworkMode::None},
+                                                        {"veth", NetworkMode::Veth},
+                                                        {"bridge", NetworkMode::Bridge},
+                                                        {"nat", NetworkMode::Nat}}};
+inline std::string_view to_string(NetworkMode m) { return name_of(kNetworkModes, m); }
 
 // The host links an instance would create in a mode (known before they exist,
 // so that they can be recorded first).

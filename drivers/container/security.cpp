@@ -17,18 +17,6 @@
 
 namespace vbench {
 
-Result<SeccompMode> parse_seccomp_mode(const std::string& s) {
-  if (s == "none") return SeccompMode::None;
-  if (s == "docker-default") return SeccompMode::DockerDefault;
-  return make_error("seccomp `{}`: expected none or docker-default", s);
-}
-
-Result<CapabilitySet> parse_capability_set(const std::string& s) {
-  if (s == "all") return CapabilitySet::All;
-  if (s == "docker-default") return CapabilitySet::DockerDefault;
-  return make_error("capabilities `{}`: expected all or docker-default", s);
-}
-
 const std::vector<std::string>& docker_denied_syscalls() {
   // Docker's "significant syscalls blocked by the default profile", plus
   // those it allows only with a capability outside its default set

@@ -23,14 +23,17 @@
 #include <string>
 #include <vector>
 
+#include "core/choice.hpp"
 #include "core/error.hpp"
 
 namespace vbench {
 
 enum class SeccompMode { None, DockerDefault };
+inline constexpr Choices<SeccompMode, 2> kSeccompModes{
+    {{"none", SeccompMode::None}, {"docker-default", SeccompMode::DockerDefault}}};
 enum class CapabilitySet { All, DockerDefault };
-Result<SeccompMode> parse_seccomp_mode(const std::string& s);
-Result<CapabilitySet> parse_capability_set(const std::string& s);
+inline constexpr Choices<CapabilitySet, 2> kCapabilitySets{
+    {{"all", CapabilitySet::All}, {"docker-default", CapabilitySet::DockerDefault}}};
 
 // The syscalls Docker's default profile denies (by name).
 const std::vector<std::string>& docker_denied_syscalls();

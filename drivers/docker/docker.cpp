@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <mutex>
 
+#include "core/choice.hpp"
 #include "core/clock.hpp"
 #include "core/fs.hpp"
 #include "core/resolve.hpp"
@@ -39,8 +40,17 @@ constexpr const char* kRunLabel = "vbench.run_id";
 constexpr uint64_t kMinMemory = 16ull << 20;
 
 enum class Storage { Bind, Volume, Overlay };
-enum class Network { Bridge, Host, None };  // the values of HostConfig.NetworkMode it takes
+constexpr Choices<Storage, 3> kStorages{
+    {{"bind", Storage::Bind}, {"volume", Storage::Volume}, {"overlay", Storage::Overlay}}};
+// The names are the values of HostConfig.NetworkMode the Engine API takes.
+enum class Network { Bridge, Host, None };
+constexpr Choices<Network, 3> kNetworks{
+    {{"bridge", Network::Bridge}, {"host", Network::Host}, {"none", Network::None}}};
 enum class Seccomp { Default, Unconfined };
+constexpr Choices<Seccomp, 2> kSeccomps{{{"default", Seccomp::Default}, {"unconfined", Seccomp::Unconfined}}};
+std::string to_string(Network n) { return std::string(name_of(kNetworks, n)); }
+std::string to_string(Seccomp s) { return std::string(name_of(kSeccomps, s)); }
+std::string to_string(Storage s) { return std::string(name_of(kStorages, s)); }
 
 struct DockerConfig {
   Network network = Network::Bridge;
@@ -60,11 +70,11 @@ Result<DockerConfig> resolve_config(Engine engine, const std::vector<ParamSpec>&
   if (!knobs) return knobs.error();
   auto& j = *knobs;
   DockerConfig c;
-  // normalize_param has checked the choices.
-  const std::string net = j["network"].get<std::string>();
-  c.network = net == "host" ? Network::Host : net == "none" ? Network::None : Network::Bridge;
+  for (const Status& s : {choose_into(c.network, kNetworks, "network", j["network"]),
+                          choose_into(c.seccomp, kSeccomps, "seccomp", j["seccomp"]),
+                          choose_into(c.storage, kStorages, "storage", j["storage"])})
+    if (!s) return s.error();
   c.runtime = j["runtime"].get<std::string>();
-  c.seccomp = j["seccomp"].get<std::string>() == "unconfined" ? Seccomp::Unconfined : Seccomp::Default;
   c.cpus = j["cpus"].get<double>();
   if (c.cpus < 0) return make_error("cpus must be >= 0 (0 = no limit), not {}", c.cpus);
   c.cpuset = j["cpuset"].get<std::string>();
@@ -72,36 +82,8 @@ Result<DockerConfig> resolve_config(Engine engine, const std::vector<ParamSpec>&
   if (c.memory > 0 && c.memory < kMinMemory)
     return make_error("memory = {} is below what the agent itself needs ({})", format_size(c.memory),
                       format_size(kMinMemory));
-  const std::string st = j["storage"].get<std::string>();
-  c.storage = st == "volume" ? Storage::Volume : st == "overlay" ? Storage::Overlay : Storage::Bind;
   c.keep_image = j["keep_image"].get<bool>();
   return c;
-}
-
-const char* to_string(Network n) {
-  switch (n) {
-    case Network::Bridge:
-      return "bridge";
-    case Network::Host:
-      return "host";
-    case Network::None:
-      return "none";
-  }
-  return "?";
-}
-
-const char* to_string(Seccomp s) { return s == Seccomp::Unconfined ? "unconfined" : "default"; }
-
-const char* to_string(Storage s) {
-  switch (s) {
-    case Storage::Bind:
-      return "bind";
-    case Storage::Volume:
-      return "volume";
-    case Storage::Overlay:
-      return "overlay";
-  }
-  return "?";
 }
 
 // Docker names: lower case, [a-z0-9_.-].
@@ -625,13 +607,10 @@ Availability DockerDriver::probe() const {
 std::vector<ParamSpec> DockerDriver::knobs() const {
   const bool podman = engine_ == Engine::Podman;
   return {
-      {"network",
-       ParamType::String,
-       "bridge",
+      {"network", ParamType::String, "bridge",
        podman ? "bridge (Podman's default network, NAT; the peer listens on its gateway), host, or none"
               : "bridge (Docker's default NAT bridge, docker0; the peer listens on its gateway), host, or none",
-       false,
-       {"bridge", "host", "none"}},
+       false, choice_names(kNetworks)},
       // Podman's own default here is often crun, which refuses hosts with
       // hybrid cgroups; runc is also what the docker and oci kinds run.
       {"runtime",
@@ -641,21 +620,14 @@ std::vector<ParamSpec> DockerDriver::knobs() const {
               : "OCI runtime the daemon knows (runc, runsc, ...); empty: its default",
        false,
        {}},
-      {"seccomp",
-       ParamType::String,
-       "default",
-       "default (Docker's profile) or unconfined",
-       false,
-       {"default", "unconfined"}},
+      {"seccomp", ParamType::String, "default", "default (Docker's profile) or unconfined", false,
+       choice_names(kSeccomps)},
       {"cpus", ParamType::Double, "0", "CPU limit in CPUs (--cpus); 0 = none", false, {}},
       {"cpuset", ParamType::String, "", "CPUs the container may run on (--cpuset-cpus); empty: all", false, {}},
       {"memory", ParamType::Size, "0", "memory limit, swap off (--memory = --memory-swap); 0 = none", false, {}},
-      {"storage",
-       ParamType::String,
-       "bind",
+      {"storage", ParamType::String, "bind",
        "scratch at /scratch: bind (the host scratch dir), volume (a Docker volume), overlay (the container's layer)",
-       false,
-       {"bind", "volume", "overlay"}},
+       false, choice_names(kStorages)},
       {"keep_image",
        ParamType::Bool,
        "false",

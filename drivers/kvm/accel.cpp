@@ -39,18 +39,21 @@ std::string HostKvm::describe() const {
   return "/dev/kvm exists but neither kvm_intel nor kvm_amd is loaded: no hardware-assisted KVM";
 }
 
-Result<AccelChoice> choose_accel(const std::string& knob, const HostKvm& host) {
-  if (knob == "tcg") return AccelChoice{"tcg", "accel = \"tcg\" in the suite"};
-  if (knob == "kvm") {
-    if (host.hardware()) return AccelChoice{"kvm", host.describe()};
-    return make_error(
-        "accel = \"kvm\" but this host cannot run it: {}; fix: use accel = \"auto\" or \"tcg\" "
-        "(emulated guest), or run on a host with VT-x/AMD-V and kvm_intel/kvm_amd loaded",
-        host.describe());
+Result<AccelChoice> choose_accel(Accel knob, const HostKvm& host) {
+  switch (knob) {
+    case Accel::Tcg:
+      return AccelChoice{Accel::Tcg, "accel = \"tcg\" in the suite"};
+    case Accel::Kvm:
+      if (host.hardware()) return AccelChoice{Accel::Kvm, host.describe()};
+      return make_error(
+          "accel = \"kvm\" but this host cannot run it: {}; fix: use accel = \"auto\" or \"tcg\" "
+          "(emulated guest), or run on a host with VT-x/AMD-V and kvm_intel/kvm_amd loaded",
+          host.describe());
+    case Accel::Auto:
+      break;
   }
-  if (knob != "auto" && !knob.empty()) return make_error("accel = \"{}\": expected \"auto\", \"kvm\" or \"tcg\"", knob);
-  if (host.hardware()) return AccelChoice{"kvm", host.describe()};
-  return AccelChoice{"tcg", host.describe() + "; using QEMU's TCG emulator"};
+  if (host.hardware()) return AccelChoice{Accel::Kvm, host.describe()};
+  return AccelChoice{Accel::Tcg, host.describe() + "; using QEMU's TCG emulator"};
 }
 
 }  // namespace vbench

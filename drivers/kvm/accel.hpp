@@ -5,6 +5,7 @@
 // kernel in useful time) does not count, and the guest runs under TCG.
 #include <string>
 
+#include "core/choice.hpp"
 #include "core/error.hpp"
 
 namespace vbench {
@@ -21,13 +22,18 @@ struct HostKvm {
 // sys_module/dev are injectable for tests ("/sys/module", "/dev/kvm").
 HostKvm detect_host_kvm(const std::string& sys_module = "/sys/module", const std::string& dev = "/dev/kvm");
 
+// The `accel` knob; what QEMU gets is Kvm or Tcg, never Auto.
+enum class Accel { Auto, Kvm, Tcg };
+inline constexpr Choices<Accel, 3> kAccels{{{"auto", Accel::Auto}, {"kvm", Accel::Kvm}, {"tcg", Accel::Tcg}}};
+inline std::string_view to_string(Accel a) { return name_of(kAccels, a); }
+
 struct AccelChoice {
-  std::string accel;   // "kvm" | "tcg"
-  std::string reason;  // why this one
+  Accel accel = Accel::Tcg;  // Kvm or Tcg
+  std::string reason;        // why this one
+  bool emulated() const { return accel == Accel::Tcg; }
 };
 
-// knob: "auto" | "kvm" | "tcg". "kvm" on a host without hardware KVM is an
-// error that says why.
-Result<AccelChoice> choose_accel(const std::string& knob, const HostKvm& host);
+// Kvm on a host without hardware KVM is an error that says why.
+Result<AccelChoice> choose_accel(Accel knob, const HostKvm& host);
 
 }  // namespace vbench

@@ -166,8 +166,8 @@ Result<GuestKernel> resolve_kernel(const std::string& image, const std::string& 
 
 }  // namespace
 
-std::vector<std::string> guest_drivers(const std::string& machine) {
-  return {machine == "microvm" ? "virtio_mmio" : "virtio_pci", "virtio_blk", "virtio_net", "virtio_console"};
+std::vector<std::string> guest_drivers(Machine machine) {
+  return {machine == Machine::Microvm ? "virtio_mmio" : "virtio_pci", "virtio_blk", "virtio_net", "virtio_console"};
 }
 
 std::string module_name_of_file(const std::string& filename) {

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "core/choice.hpp"
 #include "core/error.hpp"
 
 namespace vbench {
@@ -41,9 +42,13 @@ struct GuestKernel {
   std::string note;                  // e.g. why the host kernel was not used
 };
 
+// The `machine` knob: QEMU's machine type. microvm has no PCI bus (virtio-mmio).
+enum class Machine { Q35, Microvm };
+inline constexpr Choices<Machine, 2> kMachines{{{"q35", Machine::Q35}, {"microvm", Machine::Microvm}}};
+
 // Drivers the guest needs: the virtio transport of the machine type, disk,
 // network and the control port.
-std::vector<std::string> guest_drivers(const std::string& machine);
+std::vector<std::string> guest_drivers(Machine machine);
 
 // Finds the kernel (see above) and resolves `drivers` with their dependencies.
 // kernel/modules_dir: the knobs ("" = not set).

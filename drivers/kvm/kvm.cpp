@@ -19,6 +19,7 @@
 #include <sstream>
 
 #include "agent/init.hpp"
+#include "core/choice.hpp"
 #include "core/clock.hpp"
 #include "core/deadline.hpp"
 #include "core/fs.hpp"
@@ -51,8 +52,25 @@ constexpr size_t kConsoleTailBytes = 64 * 1024;
 constexpr size_t kConsoleCapBytes = 16 << 20;
 constexpr size_t kConsoleKeepBytes = 1 << 20;
 
+// QEMU's cache and AIO modes of the virtio-blk disk, and the vhost_net knob.
+enum class DiskCache { None, Writeback, Writethrough, Directsync, Unsafe };
+constexpr Choices<DiskCache, 5> kDiskCaches{{{"none", DiskCache::None},
+                                             {"writeback", DiskCache::Writeback},
+                                             {"writethrough", DiskCache::Writethrough},
+                                             {"directsync", DiskCache::Directsync},
+                                             {"unsafe", DiskCache::Unsafe}}};
+enum class DiskAio { IoUring, Native, Threads };
+constexpr Choices<DiskAio, 3> kDiskAios{
+    {{"io_uring", DiskAio::IoUring}, {"native", DiskAio::Native}, {"threads", DiskAio::Threads}}};
+enum class VhostNet { Auto, On, Off };
+constexpr Choices<VhostNet, 3> kVhostNets{{{"auto", VhostNet::Auto}, {"on", VhostNet::On}, {"off", VhostNet::Off}}};
+
 struct KvmConfig {
-  std::string accel, machine, vhost_net, disk_cache, disk_aio;
+  Accel accel = Accel::Auto;
+  Machine machine = Machine::Q35;
+  VhostNet vhost_net = VhostNet::Auto;
+  DiskCache disk_cache = DiskCache::None;
+  DiskAio disk_aio = DiskAio::IoUring;
   std::string kernel, kernel_modules, kernel_cmdline, qemu, vcpu_pinning;
   int vcpus = 2;
   uint64_t memory = 0, disk_size = 0;
@@ -64,11 +82,12 @@ Result<KvmConfig> parse_knobs(const std::vector<ParamSpec>& specs, const std::ma
   if (!knobs) return knobs.error();
   auto& n = *knobs;
   KvmConfig c;
-  c.accel = n["accel"];
-  c.machine = n["machine"];
-  c.vhost_net = n["vhost_net"];
-  c.disk_cache = n["disk_cache"];
-  c.disk_aio = n["disk_aio"];
+  for (const Status& s :
+       {choose_into(c.accel, kAccels, "accel", n["accel"]), choose_into(c.machine, kMachines, "machine", n["machine"]),
+        choose_into(c.vhost_net, kVhostNets, "vhost_net", n["vhost_net"]),
+        choose_into(c.disk_cache, kDiskCaches, "disk_cache", n["disk_cache"]),
+        choose_into(c.disk_aio, kDiskAios, "disk_aio", n["disk_aio"])})
+    if (!s) return s.error();
   c.kernel = n["kernel"];
   c.kernel_modules = n["kernel_modules"];
   c.kernel_cmdline = n["kernel_cmdline"];
@@ -81,9 +100,9 @@ Result<KvmConfig> parse_knobs(const std::vector<ParamSpec>& specs, const std::ma
   if (c.vcpus < 1 || c.vcpus > 255) return make_error("vcpus = {}: expected 1..255", c.vcpus);
   if (c.memory < (256ull << 20)) return make_error("memory = {}: at least 256MiB", format_size(c.memory));
   if (c.disk_size < (64ull << 20)) return make_error("disk_size = {}: at least 64MiB", format_size(c.disk_size));
-  if (c.disk_aio == "native" && c.disk_cache != "none" && c.disk_cache != "directsync")
+  if (c.disk_aio == DiskAio::Native && c.disk_cache != DiskCache::None && c.disk_cache != DiskCache::Directsync)
     return make_error("disk_aio = \"native\" needs O_DIRECT: use disk_cache = \"none\" or \"directsync\" (is \"{}\")",
-                      c.disk_cache);
+                      name_of(kDiskCaches, c.disk_cache));
   if (c.hugepages && c.memory % (2ull << 20) != 0)
     return make_error("hugepages = true: memory must be a multiple of 2MiB");
   return c;
@@ -147,11 +166,11 @@ class KvmSession : public Session {
       : spec_(std::move(spec)), cfg_(std::move(cfg)), placement_(placement) {}
   ~KvmSession() override { (void)stop(); }
 
-  std::string label() const override { return spec_.name + (accel_.accel == "tcg" ? "[tcg]" : ""); }
+  std::string label() const override { return spec_.name + (accel_.emulated() ? "[tcg]" : ""); }
   std::vector<Metric> lifecycle() const override { return lifecycle_; }
   nlohmann::json describe() const override { return describe_; }
   std::vector<std::string> warnings() const override {
-    if (accel_.accel != "tcg") return {};
+    if (!accel_.emulated()) return {};
     return {
         fmt::format("{}: no hardware-assisted KVM on this host ({}); the guest ran under QEMU's TCG emulator, "
                     "so these numbers are an emulator's, not KVM's (single-threaded TCG: the vCPUs take turns on one "
@@ -226,7 +245,7 @@ Status KvmSession::prepare_disk() {
 }
 
 std::vector<std::string> KvmSession::qemu_argv(const std::string& initrd, bool vhost) const {
-  const bool microvm = cfg_.machine == "microvm";
+  const bool microvm = cfg_.machine == Machine::Microvm;
   const std::string bus = microvm ? "device" : "pci";
   const uint64_t mib = cfg_.memory >> 20;
   std::vector<std::string> a = {
@@ -238,8 +257,9 @@ std::vector<std::string> KvmSession::qemu_argv(const std::string& initrd, bool v
       // while it patches its own kernel text (a static key flipped by
       // once_deferred: one vCPU spins in text_poke_bp waiting for the other,
       // which loops on the int3 in exc_int3), and stops answering for good.
-      "-S", "-machine", cfg_.machine, "-accel", accel_.accel == "tcg" ? "tcg,thread=single" : accel_.accel, "-cpu",
-      accel_.accel == "kvm" ? "host" : "max", "-smp", std::to_string(cfg_.vcpus), "-m", fmt::format("{}M", mib)};
+      "-S", "-machine", std::string(name_of(kMachines, cfg_.machine)), "-accel",
+      accel_.emulated() ? "tcg,thread=single" : "kvm", "-cpu", accel_.emulated() ? "max" : "host", "-smp",
+      std::to_string(cfg_.vcpus), "-m", fmt::format("{}M", mib)};
   if (cfg_.hugepages) {
     a.insert(a.end(), {"-object",
                        fmt::format("memory-backend-memfd,id=ram0,size={}M,hugetlb=on,hugetlbsize=2M,prealloc=on", mib),
@@ -257,10 +277,10 @@ std::vector<std::string> KvmSession::qemu_argv(const std::string& initrd, bool v
   a.insert(a.end(), {"-device", fmt::format("virtio-serial-{},id=vser0", bus), "-chardev",
                      fmt::format("socket,id=ctl,path={}", state_.path("ctl.sock")), "-device",
                      fmt::format("virtserialport,bus=vser0.0,chardev=ctl,name={}", kGuestControlPort)});
-  a.insert(a.end(),
-           {"-drive",
-            fmt::format("file={},if=none,id=disk0,format=raw,cache={},aio={}", image_, cfg_.disk_cache, cfg_.disk_aio),
-            "-device", fmt::format("virtio-blk-{},drive=disk0", bus)});
+  a.insert(a.end(), {"-drive",
+                     fmt::format("file={},if=none,id=disk0,format=raw,cache={},aio={}", image_,
+                                 name_of(kDiskCaches, cfg_.disk_cache), name_of(kDiskAios, cfg_.disk_aio)),
+                     "-device", fmt::format("virtio-blk-{},drive=disk0", bus)});
   // The tap descriptor is inherited as fd 3 (see spawn_qemu).
   a.insert(a.end(), {"-netdev", fmt::format("tap,id=net0,fd=3,vhost={}", vhost ? "on" : "off"), "-device",
                      fmt::format("virtio-net-{},netdev=net0,mac={}", bus, link_.mac)});
@@ -454,16 +474,16 @@ Status KvmSession::boot() {
   if (!initrd) return initrd.error();
 
   bool vhost = false;
-  if (cfg_.vhost_net == "on") {
+  if (cfg_.vhost_net == VhostNet::On) {
     if (::access("/dev/vhost-net", R_OK | W_OK) != 0)
       return make_error(
           "vhost_net = \"on\" but /dev/vhost-net is unusable ({}); fix: modprobe vhost_net, or "
           "vhost_net = \"off\"",
           std::strerror(errno));
     vhost = true;
-  } else if (cfg_.vhost_net == "auto") {
+  } else if (cfg_.vhost_net == VhostNet::Auto) {
     // vhost-net's in-kernel datapath relies on KVM's ioeventfd/irqfd.
-    vhost = accel_.accel == "kvm" && ::access("/dev/vhost-net", R_OK | W_OK) == 0;
+    vhost = !accel_.emulated() && ::access("/dev/vhost-net", R_OK | W_OK) == 0;
   }
   if (cfg_.hugepages) {
     const uint64_t need = cfg_.memory >> 21;
@@ -492,12 +512,12 @@ Status KvmSession::boot() {
 
   const auto argv = qemu_argv(initrd->path, vhost);
   describe_.update(
-      {{"accel", accel_.accel},
+      {{"accel", std::string(to_string(accel_.accel))},
        {"accel_reason", accel_.reason},
        {"vcpu_threads",
-        accel_.accel == "tcg" ? "one host thread for all vCPUs (single-threaded TCG)" : "one host thread per vCPU"},
+        accel_.emulated() ? "one host thread for all vCPUs (single-threaded TCG)" : "one host thread per vCPU"},
        {"qemu", argv[0]},
-       {"machine", cfg_.machine},
+       {"machine", std::string(name_of(kMachines, cfg_.machine))},
        {"vcpus", cfg_.vcpus},
        {"memory", format_size(cfg_.memory)},
        {"hugepages", cfg_.hugepages},
@@ -511,8 +531,8 @@ Status KvmSession::boot() {
        {"disk",
         {{"image", image_},
          {"size", format_size(cfg_.disk_size)},
-         {"cache", cfg_.disk_cache},
-         {"aio", cfg_.disk_aio},
+         {"cache", std::string(name_of(kDiskCaches, cfg_.disk_cache))},
+         {"aio", std::string(name_of(kDiskAios, cfg_.disk_aio))},
          {"fs", "ext4"}}},
        {"net", {{"tap", link_.tap}, {"host", link_.host_ip}, {"guest", link_.guest_ip}, {"vhost_net", vhost}}},
        {"qemu_argv", argv}});
@@ -538,11 +558,12 @@ Status KvmSession::boot() {
   // QEMU's own word on the accelerator, in case it fell back silently.
   if (auto k = qmp_.execute("query-kvm"); k && k->contains("enabled")) {
     const bool kvm_on = (*k)["enabled"].get<bool>();
-    if (kvm_on != (accel_.accel == "kvm"))
-      return guest_failure(fmt::format("qemu reports KVM enabled={} but accel={} was asked", kvm_on, accel_.accel));
+    if (kvm_on == accel_.emulated())
+      return guest_failure(
+          fmt::format("qemu reports KVM enabled={} but accel={} was asked", kvm_on, to_string(accel_.accel)));
   }
   if (auto s = pin_vcpus(); !s) return guest_failure(s.error().message);
-  if (accel_.accel == "kvm") {
+  if (!accel_.emulated()) {
     auto probe = qmp_.execute("query-stats", {{"target", "vcpu"}});
     kvm_stats_ = probe && probe->is_array() && !probe->empty();
     describe_["kvm_exit_counts"] =
@@ -594,7 +615,7 @@ HostCounters* KvmSession::vcpu_counters(const std::vector<std::string>& names) {
     vcpu_counter_note_ = "QEMU reported no vCPU thread ids (QMP query-cpus-fast)";
     return nullptr;
   }
-  auto c = HostCounters::for_threads(vcpu_tids_, names, {.split_guest_host = accel_.accel == "kvm"});
+  auto c = HostCounters::for_threads(vcpu_tids_, names, {.split_guest_host = !accel_.emulated()});
   if (!c) {
     vcpu_counter_note_ = c.error().message;
     return nullptr;
@@ -629,7 +650,7 @@ Result<Sample> KvmSession::run(const WorkloadRequest& req) {
   // Under TCG the CPU never enters guest mode: no guest part to report.
   auto qemu_times = [&]() {
     auto t = cpu_snapshot(qemu_cpu_times(qemu_pid_, vcpu_tids_), irq_cpus, qemu_pid_);
-    if (t && accel_.accel != "kvm") t->guest.reset();
+    if (t && accel_.emulated()) t->guest.reset();
     return t;
   };
   const auto times0 = qemu_times();
@@ -714,13 +735,10 @@ Status KvmSession::stop() {
 
 std::vector<ParamSpec> KvmDriver::knobs() const {
   return {
-      {"accel",
-       ParamType::String,
-       "auto",
-       "auto: hardware KVM (kvm_intel/kvm_amd) if the host has it, else TCG; kvm: insist; tcg: emulate",
-       true,
-       {"auto", "kvm", "tcg"}},
-      {"machine", ParamType::String, "q35", "QEMU machine type", false, {"q35", "microvm"}},
+      {"accel", ParamType::String, "auto",
+       "auto: hardware KVM (kvm_intel/kvm_amd) if the host has it, else TCG; kvm: insist; tcg: emulate", true,
+       choice_names(kAccels)},
+      {"machine", ParamType::String, "q35", "QEMU machine type", false, choice_names(kMachines)},
       // QEMU's q35 takes at most 1024 vCPUs (with x2APIC).
       ParamSpec{"vcpus", ParamType::Int, "2", "guest vCPUs (auto: the host's online CPUs)", true, {}}.range(1, 1024),
       ParamSpec{"memory", ParamType::Size, "2GiB", "guest RAM", false, {}}.range(64 << 20, ParamSpec::kUnbounded),
@@ -731,27 +749,15 @@ std::vector<ParamSpec> KvmDriver::knobs() const {
        "host CPUs for the vCPU threads, vCPU i on the i-th listed CPU (e.g. \"0-1\"); empty: not pinned",
        false,
        {}},
-      {"disk_cache",
-       ParamType::String,
-       "none",
-       "QEMU cache mode of the virtio-blk disk",
-       false,
-       {"none", "writeback", "writethrough", "directsync", "unsafe"}},
-      {"disk_aio",
-       ParamType::String,
-       "io_uring",
-       "QEMU AIO engine of the virtio-blk disk",
-       false,
-       {"io_uring", "native", "threads"}},
+      {"disk_cache", ParamType::String, "none", "QEMU cache mode of the virtio-blk disk", false,
+       choice_names(kDiskCaches)},
+      {"disk_aio", ParamType::String, "io_uring", "QEMU AIO engine of the virtio-blk disk", false,
+       choice_names(kDiskAios)},
       ParamSpec{
           "disk_size", ParamType::Size, "4GiB", "size of the guest's ext4 scratch disk (a sparse raw file)", false, {}}
           .range(16 << 20, ParamSpec::kUnbounded),
-      {"vhost_net",
-       ParamType::String,
-       "auto",
-       "in-kernel virtio-net datapath (auto: on with KVM and /dev/vhost-net)",
-       true,
-       {"auto", "on", "off"}},
+      {"vhost_net", ParamType::String, "auto", "in-kernel virtio-net datapath (auto: on with KVM and /dev/vhost-net)",
+       true, choice_names(kVhostNets)},
       {"kernel", ParamType::String, "", "guest kernel (bzImage); empty: host /boot, then ci/bootstrap's", false, {}},
       {"kernel_modules", ParamType::String, "", "module tree of `kernel` (default: /lib/modules/<version>)", false, {}},
       {"kernel_cmdline", ParamType::String, "", "extra guest kernel command line", false, {}},
@@ -766,7 +772,7 @@ Availability KvmDriver::probe() const {
   if (::geteuid() != 0) return {false, "needs root (tap devices, /run/vbench)"};
   if (::access("/dev/net/tun", R_OK | W_OK) != 0)
     return {false, fmt::format("/dev/net/tun: {}; fix: modprobe tun", std::strerror(errno))};
-  auto kernel = find_guest_kernel("", "", guest_drivers("q35"));
+  auto kernel = find_guest_kernel("", "", guest_drivers(Machine::Q35));
   if (!kernel) return {false, kernel.error().message};
   const HostKvm host = detect_host_kvm();
   std::string how = host.hardware() ? host.describe() : "TCG emulation (" + host.describe() + ")";
@@ -782,9 +788,7 @@ Availability KvmDriver::probe() const {
 Result<std::unique_ptr<Session>> KvmDriver::start(const EnvSpec& spec) {
   auto cfg = parse_knobs(knobs(), spec.knobs);
   if (!cfg) return cfg.error().context(spec.name);
-  auto placement = placement_from_string(spec.placement);
-  if (!placement) return placement.error().context(spec.name);
-  auto session = std::make_unique<KvmSession>(spec, std::move(*cfg), *placement);
+  auto session = std::make_unique<KvmSession>(spec, std::move(*cfg), spec.placement);
   if (auto s = session->boot(); !s) {
     (void)session->stop();
     return s.error().context(spec.name);

@@ -50,9 +50,7 @@ Result<OciConfig> resolve_config(const std::vector<ParamSpec>& specs, const EnvS
                       format_size(kMinMemory));
   c.limits.pids = j["pids"].get<int64_t>();
   if (c.limits.pids < 0) return make_error("pids must be >= 0 (0 = no limit)");
-  auto mode = parse_network_mode(j["network"].get<std::string>());
-  if (!mode) return mode.error();
-  c.network = *mode;
+  if (auto s = choose_into(c.network, kNetworkModes, "network", j["network"]); !s) return s.error();
   return c;
 }
 
@@ -363,12 +361,9 @@ std::vector<ParamSpec> OciDriver::knobs() const {
       {"cpuset", ParamType::String, "", "CPUs the container may run on, e.g. \"1\" (empty: all)", false, {}},
       {"memory", ParamType::Size, "0", "memory limit, swap off where the host can (e.g. 512MiB); 0 = none", false, {}},
       {"pids", ParamType::Int, "0", "maximum number of tasks; 0 = none", false, {}},
-      {"network",
-       ParamType::String,
-       "veth",
-       "link to the host peer, made by vbench as for `container`: none, veth, bridge, or nat",
-       false,
-       {"none", "veth", "bridge", "nat"}},
+      {"network", ParamType::String, "veth",
+       "link to the host peer, made by vbench as for `container`: none, veth, bridge, or nat", false,
+       choice_names(kNetworkModes)},
   };
 }
 

@@ -89,9 +89,10 @@ TEST_CASE("capabilities docker-default: the bounding set is Docker's 14, no_new_
 }
 
 TEST_CASE("container security knob values are checked", "[seccomp]") {
-  CHECK(parse_seccomp_mode("none").ok());
-  CHECK(parse_seccomp_mode("docker-default").ok());
-  CHECK_THAT(parse_seccomp_mode("strict").error().message, Catch::Contains("none or docker-default"));
-  CHECK(parse_capability_set("all").ok());
-  CHECK_FALSE(parse_capability_set("none").ok());
+  CHECK(*choose(kSeccompModes, "seccomp", std::string_view("none")) == SeccompMode::None);
+  CHECK(*choose(kSeccompModes, "seccomp", std::string_view("docker-default")) == SeccompMode::DockerDefault);
+  CHECK_THAT(choose(kSeccompModes, "seccomp", std::string_view("strict")).error().message,
+             Catch::Equals("seccomp = \"strict\": expected none or docker-default"));
+  CHECK(*choose(kCapabilitySets, "capabilities", std::string_view("all")) == CapabilitySet::All);
+  CHECK_FALSE(choose(kCapabilitySets, "capabilities", std::string_view("none")).ok());
 }

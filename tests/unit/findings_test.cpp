@@ -244,7 +244,8 @@ TEST_CASE("placement: spread keeps agent and peer apart, the same CPUs everywher
   CHECK(plan_placement(Placement::Same, true, 8).peer == std::vector<int>{0});
   CHECK(plan_placement(Placement::None, true, 8).agent.empty());
   CHECK(plan_placement(Placement::None, true, 8).peer.empty());
-  CHECK_FALSE(placement_from_string("everywhere").ok());
+  CHECK_THAT(choose(kPlacements, "placement", std::string_view("everywhere")).error().message,
+             Catch::Equals("placement = \"everywhere\": expected spread, same or none"));
   const auto d = describe_placement(Placement::Spread, 2);
   CHECK(d["policy"] == "spread");
   CHECK(d["network"]["peer"] == nlohmann::json::array({1}));

@@ -241,7 +241,7 @@ TEST_CASE("guest kernel drivers resolve to modules in dependency order", "[kvm]"
   // virtio_blk is built in.
   REQUIRE(write_file(mods + "/modules.builtin", "kernel/drivers/block/virtio_blk.ko\nkernel/fs/ext4/ext4.ko\n"));
 
-  auto k = find_guest_kernel(img, "", guest_drivers("q35"));
+  auto k = find_guest_kernel(img, "", guest_drivers(Machine::Q35));
   REQUIRE(k);
   CHECK(k->version == ver);
   CHECK(k->modules_dir.find("/lib/modules/" + ver) != std::string::npos);
@@ -259,20 +259,20 @@ TEST_CASE("guest kernel drivers resolve to modules in dependency order", "[kvm]"
 
   SECTION("a missing driver is a clear error naming it") {
     REQUIRE(::unlink((mods + "/kernel/drivers/virtio/virtio_console.ko").c_str()) == 0);
-    auto bad = find_guest_kernel(img, "", guest_drivers("q35"));
+    auto bad = find_guest_kernel(img, "", guest_drivers(Machine::Q35));
     REQUIRE_FALSE(bad);
     CHECK_THAT(bad.error().message, Catch::Contains("lacks virtio_console"));
   }
   SECTION("a module for another kernel version is rejected") {
     REQUIRE(write_file(mods + "/kernel/net/failover.ko", fake_module({"depends=", "vermagic=5.10.0-other SMP"})));
-    auto bad = find_guest_kernel(img, "", guest_drivers("q35"));
+    auto bad = find_guest_kernel(img, "", guest_drivers(Machine::Q35));
     REQUIRE_FALSE(bad);
     CHECK_THAT(bad.error().message, Catch::Contains("5.10.0-other"));
   }
   SECTION("compressed modules are decompressed") {
     if (find_program("xz").empty()) return;
     REQUIRE(run_capture({"xz", mods + "/kernel/net/failover.ko"}));
-    auto kx = find_guest_kernel(img, "", guest_drivers("q35"));
+    auto kx = find_guest_kernel(img, "", guest_drivers(Machine::Q35));
     REQUIRE(kx);
     auto it = std::find_if(kx->modules.begin(), kx->modules.end(), [](auto& m) { return m.name == "failover"; });
     REQUIRE(it != kx->modules.end());
@@ -313,12 +313,12 @@ TEST_CASE("a kernel without a module tree is checked against its config", "[kvm]
   REQUIRE(write_file(t.path + "/vmlinuz-" + ver, fake_bzimage(ver)));
   REQUIRE(write_file(t.path + "/config-" + ver,
                      "#\nCONFIG_VIRTIO_PCI=y\nCONFIG_VIRTIO_BLK=y\nCONFIG_VIRTIO_NET=y\nCONFIG_VIRTIO_CONSOLE=m\n"));
-  auto k = find_guest_kernel(t.path + "/vmlinuz-" + ver, "", guest_drivers("q35"));
+  auto k = find_guest_kernel(t.path + "/vmlinuz-" + ver, "", guest_drivers(Machine::Q35));
   REQUIRE_FALSE(k);
   CHECK_THAT(k.error().message, Catch::Contains("virtio_console is a module"));
   REQUIRE(write_file(t.path + "/config-" + ver,
                      "#\nCONFIG_VIRTIO_PCI=y\nCONFIG_VIRTIO_BLK=y\nCONFIG_VIRTIO_NET=y\nCONFIG_VIRTIO_CONSOLE=y\n"));
-  k = find_guest_kernel(t.path + "/vmlinuz-" + ver, "", guest_drivers("q35"));
+  k = find_guest_kernel(t.path + "/vmlinuz-" + ver, "", guest_drivers(Machine::Q35));
   REQUIRE(k);
   CHECK(k->modules.empty());
   CHECK(k->builtin.size() == 4);
@@ -349,11 +349,14 @@ TEST_CASE("accelerator choice: hardware KVM only with kvm_intel/kvm_amd", "[kvm]
                                          {"tcg", &hw, true, "tcg"},
                                          {"bogus", &hw, false, ""}}) {
     CAPTURE(c.knob, c.host->describe());
-    auto r = choose_accel(c.knob, *c.host);
+    auto knob = choose(kAccels, "accel", std::string_view(c.knob));
+    auto r = knob ? choose_accel(*knob, *c.host) : Result<AccelChoice>(knob.error());
     REQUIRE(r.ok() == c.ok);
-    if (c.ok) CHECK(r->accel == c.accel);
+    if (c.ok) CHECK(to_string(r->accel) == c.accel);
   }
-  auto refused = choose_accel("kvm", pvm);
+  CHECK_THAT(choose(kAccels, "accel", std::string_view("bogus")).error().message,
+             Catch::Equals("accel = \"bogus\": expected auto, kvm or tcg"));
+  auto refused = choose_accel(Accel::Kvm, pvm);
   CHECK_THAT(refused.error().message, Catch::Contains("kvm_pvm"));
 
   SECTION("detection reads the module directory and the device") {
