@@ -157,8 +157,15 @@ size_t Comparison::count_diagnostic(Verdict v) const {
       std::count_if(rows.begin(), rows.end(), [&](const auto& r) { return !r.gates && r.verdict == v; }));
 }
 
-bool metric_gates(const std::string& source, const std::string& metric) {
-  return source == "workload" || (source == "env" && metric == "cpu_ns_per_op");
+bool gate_matches(const std::string& pattern, const std::string& metric) {
+  if (!pattern.empty() && pattern.back() == '*')
+    return metric.compare(0, pattern.size() - 1, pattern, 0, pattern.size() - 1) == 0;
+  return pattern == metric;
+}
+
+bool metric_gates(const std::string& source, const std::string& metric, const std::vector<std::string>& gate) {
+  if (source == "workload" || (source == "env" && metric == "cpu_ns_per_op")) return true;
+  return std::any_of(gate.begin(), gate.end(), [&](const std::string& g) { return gate_matches(g, metric); });
 }
 
 double threshold_for(const SuiteCompare& c, const std::string& workload, const std::string& metric, double fallback) {
@@ -214,6 +221,7 @@ Result<Comparison> compare_runs(const ResultSet& base, const ResultSet& current,
     return std::string("no value for this metric");
   };
 
+  std::vector<bool> gate_used(suite_cmp->gate.size(), false);
   size_t row_index = 0;
   for (const auto& k : order) {
     const auto& [env, workload, pk, metric] = k;
@@ -243,12 +251,19 @@ Result<Comparison> compare_runs(const ResultSet& base, const ResultSet& current,
     r.metric = metric;
     r.unit = cell.unit;
     r.source = cell.source;
-    r.gates = metric_gates(cell.source, metric);
+    r.gates = metric_gates(cell.source, metric, suite_cmp->gate);
+    for (size_t g = 0; g < gate_used.size(); ++g)
+      if (gate_matches(suite_cmp->gate[g], metric)) gate_used[g] = true;
     r.better = cell.better;
     r.threshold = threshold_for(*suite_cmp, workload, metric, out.threshold);
     judge(r, bi->second.values, cell.values, seed + 7 * row_index++, opts.min_samples);
     out.rows.push_back(std::move(r));
   }
+
+  for (size_t g = 0; g < gate_used.size(); ++g)
+    if (!gate_used[g])
+      out.warnings.push_back(
+          fmt::format("[compare] gate `{}` names no metric that both runs have: it gated nothing", suite_cmp->gate[g]));
 
   // Holm over every metric that was tested.
   std::vector<double> ps;
@@ -322,9 +337,11 @@ Result<Comparison> compare_runs(const ResultSet& base, const ResultSet& current,
 using nlohmann::json;
 
 nlohmann::json to_json(const SuiteCompare& c) {
-  return {{"alpha", c.alpha ? json(*c.alpha) : json(nullptr)},
-          {"threshold", c.threshold ? json(*c.threshold) : json(nullptr)},
-          {"thresholds", c.thresholds}};
+  json j = {{"alpha", c.alpha ? json(*c.alpha) : json(nullptr)},
+            {"threshold", c.threshold ? json(*c.threshold) : json(nullptr)},
+            {"thresholds", c.thresholds}};
+  if (!c.gate.empty()) j["gate"] = c.gate;  // absent when unset: results as before
+  return j;
 }
 
 Result<SuiteCompare> suite_compare_from_json(const nlohmann::json& suite) {
@@ -351,6 +368,18 @@ Result<SuiteCompare> suite_compare_from_json(const nlohmann::json& suite) {
       if (!fraction(v, kMaxThreshold))
         return make_error("suite compare.thresholds[`{}`] must be a fraction in [0, 10]", k);
       c.thresholds[k] = v.get<double>();
+    }
+  }
+  if (j.contains("gate") && !j["gate"].is_null()) {
+    const json& g = j["gate"];
+    if (!g.is_array() || g.size() > kMaxGateEntries)
+      return make_error("suite compare.gate must be an array of at most {} metric names", kMaxGateEntries);
+    for (const auto& e : g) {
+      if (!e.is_string() || e.get_ref<const std::string&>().empty() ||
+          e.get_ref<const std::string&>().size() > kMaxGateEntryLength)
+        return make_error("suite compare.gate: each entry must be a metric name of 1 to {} characters",
+                          kMaxGateEntryLength);
+      c.gate.push_back(e.get<std::string>());
     }
   }
   return c;

@@ -23,7 +23,8 @@
 // They measure the kernel's bookkeeping as much as the workload: two
 // identical containers of one interleaved run differed by 20% in
 // cgroup.memory_peak at p = 2e-6 (which cgroup a page or kernel object is
-// charged to depends on who touched it first).
+// charged to depends on who touched it first). A suite that wants one of
+// them to gate says so: [compare] gate = ["cgroup.memory_peak"].
 //
 // Like google/benchmark's tools/compare.py and Firecracker's ab_test.py: a
 // significance test AND an effect size, and "unreliable" said out loud below
@@ -49,8 +50,14 @@ inline constexpr size_t kMinSamplesPerSide = 3;
 inline constexpr double kMaxThreshold = 10.0;
 
 // Whether a metric decides the comparison (see the top of this file):
-// `source` is where the metric came from ("workload", "env", "counter").
-bool metric_gates(const std::string& source, const std::string& metric);
+// `source` is where the metric came from ("workload", "env", "counter");
+// `gate` lists the diagnostics a suite made gate too (SuiteCompare::gate).
+bool metric_gates(const std::string& source, const std::string& metric, const std::vector<std::string>& gate = {});
+// One entry of [compare] gate: a metric name, or a prefix ending in `*`
+// ("cgroup.*", "cpu_ns_per_op.*").
+bool gate_matches(const std::string& pattern, const std::string& metric);
+inline constexpr size_t kMaxGateEntries = 256;
+inline constexpr size_t kMaxGateEntryLength = 128;
 
 // A suite's [compare]; thresholds are fractions (0.03 for "3%"). Unset values fall back
 // to the command line's or compare's defaults.
@@ -58,8 +65,9 @@ struct SuiteCompare {
   std::optional<double> alpha;
   std::optional<double> threshold;
   std::map<std::string, double> thresholds;  // "WORKLOAD", "WORKLOAD.METRIC" or "FAMILY.*" -> fraction
+  std::vector<std::string> gate;             // diagnostics that gate too (metric_gates)
 
-  bool empty() const { return !alpha && !threshold && thresholds.empty(); }
+  bool empty() const { return !alpha && !threshold && thresholds.empty() && gate.empty(); }
 };
 
 nlohmann::json to_json(const SuiteCompare& c);

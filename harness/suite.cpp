@@ -9,7 +9,9 @@
 #include <limits>
 #include <tuple>
 
+#include "core/escape.hpp"
 #include "core/fs.hpp"
+#include "core/host_load.hpp"
 #include "core/units.hpp"
 #include "counters/counters.hpp"
 #include "drivers/driver.hpp"
@@ -32,7 +34,7 @@ const std::vector<std::string> kSuiteKeys = {
     "name",   "description", "include",  "exclude", "repetitions", "max_repetitions", "ci_target",
     "warmup", "seed",        "baseline", "timeout", "counters",    "placement"};
 const std::vector<std::string> kTopKeys = {"suite", "env", "workload", "compare"};
-const std::vector<std::string> kCompareKeys = {"alpha", "threshold", "thresholds"};
+const std::vector<std::string> kCompareKeys = {"alpha", "threshold", "thresholds", "gate"};
 
 size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<size_t> row(b.size() + 1);
@@ -276,6 +278,7 @@ class Loader {
   void check_param(Diagnostics& d, const WorkloadDef& def, const std::string& key, const toml::node& n);
   void read_compare(Diagnostics& d, const toml::node& n, Suite& s);
   void read_thresholds(Diagnostics& d, const toml::table& t, const std::string& prefix, SuiteCompare& c);
+  void read_gate(Diagnostics& d, const toml::node& n, SuiteCompare& c);
 
   const WorkloadTable& table_;
   std::vector<std::pair<std::string, std::string>> stack_;  // (key, name) of files being loaded
@@ -650,9 +653,47 @@ void Loader::read_compare(Diagnostics& d, const toml::node& n, Suite& s) {
         read_thresholds(d, *tt, "", s.compare);
       else
         d.at(v.source(), fmt::format("`thresholds` must be a table ([compare.thresholds]), not {}", type_name(v)));
+    } else if (key == "gate") {
+      read_gate(d, v, s.compare);
     } else {
       d.at(k.source(), fmt::format("unknown key `{}` in [compare]{}", key, did_you_mean(key, kCompareKeys)));
     }
+  }
+}
+
+// Diagnostic metrics that gate too: names as results show them
+// ("cgroup.memory_peak", "context-switches"), or prefixes ending in `*`
+// ("*" alone: every diagnostic gates).
+void Loader::read_gate(Diagnostics& d, const toml::node& n, SuiteCompare& c) {
+  const auto* arr = n.as_array();
+  if (!arr) {
+    d.at(n.source(), fmt::format("`gate` must be an array of metric names, not {}", type_name(n)));
+    return;
+  }
+  if (arr->size() > kMaxGateEntries) {
+    d.at(n.source(), fmt::format("`gate` lists {} metrics; at most {}", arr->size(), kMaxGateEntries));
+    return;
+  }
+  c.gate.clear();  // replaces an included suite's list
+  for (const auto& e : *arr) {
+    const auto* str = e.as_string();
+    if (!str) {
+      d.at(e.source(), fmt::format("`gate`: a metric name must be a string, not {}", type_name(e)));
+      continue;
+    }
+    const std::string& name = str->get();
+    const bool bad_char =
+        std::any_of(name.begin(), name.end(), [](unsigned char ch) { return ch <= ' ' || ch == 0x7f; });
+    const size_t star = name.find('*');
+    if (name.empty() || name.size() > kMaxGateEntryLength || bad_char ||
+        (star != std::string::npos && star + 1 != name.size()))
+      d.at(e.source(), fmt::format("`gate`: `{}` is not a metric name (a name as results show it, such as "
+                                   "cgroup.memory_peak, or a prefix ending in `*`, such as cgroup.*)",
+                                   terminal_safe(name)));
+    else if (name == kForeignCpusMetric)
+      d.at(e.source(), fmt::format("`gate`: `{}` is a condition of the host, never judged", name));
+    else
+      c.gate.push_back(name);
   }
 }
 

@@ -35,9 +35,10 @@
 //   "mem.bandwidth" = "3%"          # every metric of a workload
 //   "mem.bandwidth.triad" = "2%"    # one metric (also unquoted: mem.bandwidth.triad = "2%")
 //   "disk.*" = "10%"                # a family
+//   (in [compare]) gate = ["cgroup.memory_peak"]   # diagnostics that gate too
 //
 // Including: the included suite is the starting point and this file
-// overrides it. [compare] alpha and threshold replace the included ones and
+// overrides it. [compare] alpha, threshold and gate replace the included ones and
 // [compare.thresholds] merge key by key. [suite] keys replace the included values; an [env.X] of the
 // same name merges its knobs (and kind) into the included one; a [[workload]]
 // whose name the included suite already has overrides that entry's parameters

@@ -136,6 +136,60 @@ TEST_CASE("compare: counters and cgroup statistics are diagnostics: shown, never
     CHECK(row(*c, "cpu_ns_per_op")->gates);
     CHECK_THAT(render_compare_junit(*c), Contains("failures=\"2\""));
   }
+  SECTION("a suite's [compare] gate makes the diagnostics it names gate") {
+    auto with_gate = [](ResultSet rs, nlohmann::json gate) {
+      rs.meta.suite["compare"] = {{"gate", std::move(gate)}};
+      return rs;
+    };
+    const nlohmann::json gate = {"cgroup.memory_peak", "cpu_ns_per_op.*", "no-such-counter"};
+    auto c = compare_runs(with_gate(run("vbA", 100, 500, 10, 1e6, 100), gate),
+                          with_gate(run("vbB", 100, 500, 30, 1.5e6, 300), gate), {});
+    REQUIRE(c.ok());
+    CHECK(c->regressed());
+    CHECK(c->count(Verdict::Regressed) == 2);             // memory_peak and cpu_ns_per_op.sys
+    CHECK(c->count_diagnostic(Verdict::Regressed) == 1);  // page-faults still only shown
+    CHECK(row(*c, "cgroup.memory_peak")->gates);
+    CHECK(row(*c, "cpu_ns_per_op.sys")->gates);
+    CHECK_FALSE(row(*c, "page-faults")->gates);
+    // An entry that matched nothing is said, not silently ignored.
+    REQUIRE(c->warnings.size() == 1);
+    CHECK_THAT(c->warnings[0], Contains("gate `no-such-counter` names no metric"));
+    CHECK_THAT(render_compare_junit(*c), Contains("failures=\"2\""));
+  }
+  SECTION("gate = [\"*\"]: every diagnostic gates, as before diagnostics existed") {
+    auto a = run("vbA", 100, 500, 10, 1e6, 100), b = run("vbB", 100, 500, 30, 1.5e6, 300);
+    a.meta.suite["compare"] = b.meta.suite["compare"] = {{"gate", {"*"}}};
+    auto c = compare_runs(a, b, {});
+    REQUIRE(c.ok());
+    CHECK(c->count(Verdict::Regressed) == 3);
+    CHECK(c->count_diagnostic(Verdict::Regressed) == 0);
+  }
+  SECTION("a hostile gate list in a results file is refused") {
+    auto a = run("vbA", 100, 500, 10, 1e6, 100), b = run("vbB", 100, 500, 10, 1e6, 100);
+    for (const nlohmann::json& bad : {nlohmann::json("cgroup.*"), nlohmann::json({1}), nlohmann::json({""}),
+                                      nlohmann::json({std::string(kMaxGateEntryLength + 1, 'x')}),
+                                      nlohmann::json(std::vector<std::string>(kMaxGateEntries + 1, "x"))}) {
+      CAPTURE(bad.dump().substr(0, 80));
+      b.meta.suite["compare"] = {{"gate", bad}};
+      auto c = compare_runs(a, b, {});
+      REQUIRE_FALSE(c.ok());
+      CHECK_THAT(c.error().message, Contains("compare.gate"));
+    }
+  }
+}
+
+TEST_CASE("compare: a gate pattern is a metric name or a prefix ending in *", "[compare]") {
+  CHECK(gate_matches("cgroup.memory_peak", "cgroup.memory_peak"));
+  CHECK_FALSE(gate_matches("cgroup.memory_peak", "cgroup.memory_peak_x"));
+  CHECK(gate_matches("cgroup.*", "cgroup.memory_peak"));
+  CHECK_FALSE(gate_matches("cgroup.*", "cgroup"));
+  CHECK(gate_matches("*", "page-faults"));
+  CHECK_FALSE(gate_matches("", "page-faults"));
+  CHECK(metric_gates("workload", "ops"));
+  CHECK(metric_gates("env", "cpu_ns_per_op"));
+  CHECK_FALSE(metric_gates("env", "cpu_ns_per_op.sys"));
+  CHECK(metric_gates("env", "cpu_ns_per_op.sys", {"cpu_ns_per_op.*"}));
+  CHECK_FALSE(metric_gates("counter", "page-faults", {"cpu_ns_per_op.*"}));
 }
 
 TEST_CASE("compare: the change and its CI", "[compare]") {

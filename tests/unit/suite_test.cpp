@@ -557,6 +557,7 @@ mem.bandwidth.triad = "1%"
 "cpu.int.ops" = "0%"
 )");
     REQUIRE(s.ok());
+    CHECK(s->compare.gate.empty());
     CHECK(s->compare.alpha == 0.01);
     CHECK(s->compare.threshold == Approx(0.03));
     CHECK(s->compare.thresholds.size() == 4);
@@ -571,6 +572,16 @@ mem.bandwidth.triad = "1%"
     CHECK(back->alpha == s->compare.alpha);
     CHECK(back->threshold == s->compare.threshold);
     CHECK(back->thresholds == s->compare.thresholds);
+  }
+  SECTION("gate: diagnostics that gate too, recorded and read back") {
+    auto s =
+        parse("[[workload]]\nname = \"cpu.int\"\n[compare]\ngate = [\"cgroup.memory_peak\", \"cpu_ns_per_op.*\"]\n");
+    REQUIRE(s.ok());
+    CHECK(s->compare.gate == std::vector<std::string>{"cgroup.memory_peak", "cpu_ns_per_op.*"});
+    CHECK_FALSE(s->compare.empty());
+    auto back = suite_compare_from_json(to_json(*s));
+    REQUIRE(back.ok());
+    CHECK(back->gate == s->compare.gate);
   }
   SECTION("absent: all defaults") {
     auto s = parse("[[workload]]\nname = \"cpu.int\"\n");
@@ -615,6 +626,15 @@ mem.bandwidth.triad = "1%"
          "t.toml:4:13: `cpu.int` must be a percentage string like \"5%\", not a bare number"},
         {"thresholds not a table", w + "[compare]\nthresholds = \"5%\"\n",
          "t.toml:4:14: `thresholds` must be a table ([compare.thresholds]), not a string"},
+        {"gate not an array", w + "[compare]\ngate = \"cgroup.memory_peak\"\n",
+         "t.toml:4:8: `gate` must be an array of metric names, not a string"},
+        {"gate: a number", w + "[compare]\ngate = [\"page-faults\", 3]\n",
+         "t.toml:4:24: `gate`: a metric name must be a string, not an integer"},
+        {"gate: a star inside", w + "[compare]\ngate = [\"cgroup.*.peak\"]\n",
+         "t.toml:4:9: `gate`: `cgroup.*.peak` is not a metric name (a name as results show it, such as "
+         "cgroup.memory_peak, or a prefix ending in `*`, such as cgroup.*)"},
+        {"gate: foreign_cpus", w + "[compare]\ngate = [\"foreign_cpus\"]\n",
+         "t.toml:4:9: `gate`: `foreign_cpus` is a condition of the host, never judged"},
         {"compare not a table", "compare = 1\n" + w,
          "t.toml:1:11: `compare` must be a table ([compare]), not an integer"},
     };
