@@ -37,8 +37,11 @@ class DockerDaemon {
     if (docker_answers()) return;
     if (run_command("command -v dockerd").exit_code != 0)
       VB_SKIP("dockerd is not installed (ci/bootstrap installs docker.io)");
-    if (path_exists("/var/run/docker.sock") || path_exists("/var/run/docker.pid"))
-      VB_SKIP("a Docker daemon seems to be starting or stuck (socket/pid file present, no answer)");
+    // A live dockerd that does not answer is starting or stuck: not ours to
+    // replace. A socket and pid file left by a dead one are not in the way
+    // (dockerd replaces both).
+    if (run_command("pgrep -x dockerd").exit_code == 0)
+      VB_SKIP("a dockerd process is running but does not answer (starting or stuck)");
     pid_ = fork();
     if (pid_ == 0) {
       setsid();
