@@ -21,6 +21,12 @@ constexpr size_t kMaxStateLine = 4096;
 // taken for a dead one (a session writes its owner right after mkdir).
 constexpr time_t kOwnerGraceSeconds = 60;
 
+// A directory made within the grace period: its owner may not be written yet.
+bool young(const std::string& dir) {
+  struct stat st {};
+  return ::stat(dir.c_str(), &st) == 0 && ::time(nullptr) - st.st_mtime < kOwnerGraceSeconds;
+}
+
 std::vector<std::string> subdirs(const std::string& dir) {
   std::vector<std::string> out;
   DIR* d = ::opendir(dir.c_str());
@@ -112,12 +118,14 @@ bool run_is_alive(const std::string& run_id) {
   return owner && process_alive(*owner);
 }
 
-std::vector<std::string> dead_runs() {
+std::vector<std::string> dead_runs(const std::string& root, const std::string& proc) {
   std::vector<std::string> out;
-  for (const auto& name : subdirs(kRunStateRoot)) {
+  for (const auto& name : subdirs(root)) {
     // Only run directories: probes and older vbench versions keep other state here.
     if (run_id_in(name) != name) continue;
-    if (!run_is_alive(name)) out.push_back(name);
+    const std::string dir = root + "/" + name;
+    auto owner = EnvState(dir).owner();
+    if (owner ? !process_alive(*owner, proc) : !young(dir)) out.push_back(name);
   }
   return out;
 }
@@ -191,10 +199,7 @@ std::vector<FoundEnvState> env_states(const std::string& kind, const std::string
         f.owner = process_alive(*owner, proc) ? FoundEnvState::Owner::Alive : FoundEnvState::Owner::Dead;
         if (f.owner == FoundEnvState::Owner::Dead) f.why = fmt::format("owner {} is gone", to_string(*owner));
       } else {
-        struct stat st {};
-        const bool young =
-            ::stat(f.state.dir().c_str(), &st) == 0 && ::time(nullptr) - st.st_mtime < kOwnerGraceSeconds;
-        f.owner = young ? FoundEnvState::Owner::Young : FoundEnvState::Owner::Dead;
+        f.owner = young(f.state.dir()) ? FoundEnvState::Owner::Young : FoundEnvState::Owner::Dead;
         f.why = owner.error().message;
       }
       out.push_back(std::move(f));

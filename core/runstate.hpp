@@ -58,8 +58,10 @@ void unregister_run(const std::string& run_id);
 // True when the run's owner is still this same process. A run with no owner
 // file is treated as dead.
 bool run_is_alive(const std::string& run_id);
-// Run ids under /run/vbench whose owner is gone.
-std::vector<std::string> dead_runs();
+// Run ids under `root` whose owner is gone. A run directory without a
+// readable owner is dead only once it is older than a grace period: a vbench
+// starting at the same moment has made it and not yet written its owner.
+std::vector<std::string> dead_runs(const std::string& root = kRunStateRoot, const std::string& proc = "/proc");
 
 // The run id a resource name carries: the first "vb<12 digits>-<6 hex>" in it.
 std::string run_id_in(const std::string& name);

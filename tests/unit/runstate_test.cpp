@@ -161,7 +161,7 @@ TEST_CASE("run state: env_states says whose owner is alive, and bad owner files 
   fake_process(proc, 100, 5000);  // a live owner
   fake_process(proc, 200, 7000);  // pid 200 now belongs to a process that started later
   auto dir = [&](const std::string& run, const std::string& name, const std::string& owner) {
-    const std::string d = root + "/" + run + "/" + name;
+    std::string d = root + "/" + run + "/" + name;
     REQUIRE(mkdir_p(d));
     if (!owner.empty()) REQUIRE(write_file(d + "/owner", owner));
     return d;
@@ -206,6 +206,31 @@ TEST_CASE("run state: env_states says whose owner is alive, and bad owner files 
   CHECK(dead_kvm == std::vector<std::string>{recycled, old_empty});  // vb-a/ sorts before vb-b/
   CHECK(dead_env_states("bare", root, proc).empty());
   CHECK(env_states("", t.path + "/nonexistent", proc).empty());
+}
+
+TEST_CASE("run state: dead_runs spares a run directory whose owner is not written yet", "[runstate]") {
+  // Three vbench started at one moment on one host (the fleet test's hosts
+  // share /run): one's start-up cleanup took another's run directory, made a
+  // moment before, for a dead run and removed it between the owner's
+  // temporary file and its rename.
+  TempTree t;
+  const std::string root = t.path + "/run", proc = t.path + "/proc";
+  fake_process(proc, 100, 5000);
+  auto run = [&](const std::string& id, const std::string& owner) {
+    REQUIRE(mkdir_p(root + "/" + id));
+    if (!owner.empty()) REQUIRE(write_file(root + "/" + id + "/owner", owner));
+    return id;
+  };
+  run("vb261201181436-aaaaaa", "100 5000\n");  // alive
+  const auto gone = run("vb261201181436-bbbbbb", "300 1\n");
+  run("vb261201181436-cccccc", "");  // just made: its owner is being written
+  const auto abandoned = run("vb261201181436-dddddd", "");
+  run("not-a-run", "");  // not run-id shaped: never ours to judge
+  age(root + "/" + abandoned, 120);
+  age(root + "/not-a-run", 120);
+  auto dead = dead_runs(root, proc);
+  std::sort(dead.begin(), dead.end());
+  CHECK(dead == std::vector<std::string>{gone, abandoned});
 }
 
 TEST_CASE("run state: unregister_run leaves an environment's state for its cleanup", "[runstate]") {
