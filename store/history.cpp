@@ -337,24 +337,27 @@ Status SqliteHistory::migrate() {
   return tx.commit();
 }
 
+RunColumns run_columns(const ResultSet& rs) {
+  RunColumns c;
+  const nlohmann::json& host = rs.meta.host;
+  if (host.is_object() && host.contains("fingerprint") && host["fingerprint"].is_string())
+    c.host_fingerprint = host["fingerprint"].get<std::string>();
+  c.hostname = HostInfo::from_json(host).value("hostname");
+  const nlohmann::json& suite = rs.meta.suite;
+  if (suite.is_object() && suite.contains("name") && suite["name"].is_string())
+    c.suite = suite["name"].get<std::string>();
+  for (const auto& s : rs.samples)
+    if (!s.warmup) {
+      ++c.samples;
+      c.failed_samples += !s.ok;
+    }
+  return c;
+}
+
 Result<HistoryRun> SqliteHistory::add(const ResultSet& rs, const std::string& results_json, const HistoryRecord& rec,
                                       bool* already_recorded) {
   const RunSummary summary = summarize_run(rs, rs.meta.baseline_env, rs.meta.seed);
-  const HostInfo host = HostInfo::from_json(rs.meta.host);
-  const std::string fingerprint =
-      rs.meta.host.is_object() && rs.meta.host.contains("fingerprint") && rs.meta.host["fingerprint"].is_string()
-          ? rs.meta.host["fingerprint"].get<std::string>()
-          : std::string();
-  const std::string suite =
-      rs.meta.suite.is_object() && rs.meta.suite.contains("name") && rs.meta.suite["name"].is_string()
-          ? rs.meta.suite["name"].get<std::string>()
-          : std::string();
-  int64_t failed = 0, samples = 0;
-  for (const auto& s : rs.samples)
-    if (!s.warmup) {
-      ++samples;
-      failed += !s.ok;
-    }
+  const RunColumns cols = run_columns(rs);
 
   Transaction tx(db_);
   if (auto s = tx.begin(); !s) return s.error();
@@ -381,16 +384,16 @@ Result<HistoryRun> SqliteHistory::add(const ResultSet& rs, const std::string& re
       .bind(2, utc_timestamp())
       .bind(3, rs.meta.started_at)
       .bind(4, rs.meta.finished_at)
-      .bind(5, suite)
-      .bind(6, fingerprint)
-      .bind(7, host.value("hostname"))
+      .bind(5, cols.suite)
+      .bind(6, cols.host_fingerprint)
+      .bind(7, cols.hostname)
       .bind(8, rec.git_commit)
       .bind(9, rec.git_branch)
       .bind(10, rs.meta.vbench_version)
       .bind(11, rs.meta.git_commit)
       .bind(12, int64_t{rs.meta.interrupted})
-      .bind(13, samples)
-      .bind(14, failed)
+      .bind(13, cols.samples)
+      .bind(14, cols.failed_samples)
       .bind(15, rec.source)
       .bind(16, results_json);
   if (ins.step() != SQLITE_DONE) return db_error(db_, fmt::format("store run {}", rs.meta.run_id));

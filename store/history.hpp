@@ -59,6 +59,14 @@ struct HistoryMetric {
   double median = 0, ci_low = 0, ci_high = 0;  // NaN when NULL
 };
 
+// The columns of the runs table that every store derives from a results
+// file (beside the file itself and the HistoryRecord).
+struct RunColumns {
+  std::string suite, host_fingerprint, hostname;  // "" when the file lacks them
+  int64_t samples = 0, failed_samples = 0;        // warm-ups left out
+};
+RunColumns run_columns(const ResultSet& rs);
+
 // What every history store does, whatever holds it: SQLite (history.cpp)
 // or PostgreSQL (history_pg.cpp). Same schema, same commands; HistoryStore
 // below picks one by the --db argument.

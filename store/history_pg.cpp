@@ -27,7 +27,6 @@
 
 #include "analysis/summary.hpp"
 #include "core/clock.hpp"
-#include "model/hostinfo.hpp"
 #include "store/history.hpp"
 
 namespace vbench {
@@ -237,21 +236,7 @@ class PostgresHistory final : public HistoryBackend {
   Result<HistoryRun> add(const ResultSet& rs, const std::string& results_json, const HistoryRecord& rec,
                          bool* already_recorded) override {
     const RunSummary summary = summarize_run(rs, rs.meta.baseline_env, rs.meta.seed);
-    const HostInfo host = HostInfo::from_json(rs.meta.host);
-    const std::string fingerprint =
-        rs.meta.host.is_object() && rs.meta.host.contains("fingerprint") && rs.meta.host["fingerprint"].is_string()
-            ? rs.meta.host["fingerprint"].get<std::string>()
-            : std::string();
-    const std::string suite =
-        rs.meta.suite.is_object() && rs.meta.suite.contains("name") && rs.meta.suite["name"].is_string()
-            ? rs.meta.suite["name"].get<std::string>()
-            : std::string();
-    int64_t failed = 0, samples = 0;
-    for (const auto& s : rs.samples)
-      if (!s.warmup) {
-        ++samples;
-        failed += !s.ok;
-      }
+    const RunColumns cols = run_columns(rs);
     Transaction tx(*this);
     if (auto s = tx.begin(); !s) return s.error();
     auto ins = exec(
@@ -259,9 +244,9 @@ class PostgresHistory final : public HistoryBackend {
         "git_commit, git_branch, vbench_version, vbench_commit, interrupted, samples, failed_samples, source, "
         "results_json) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) "
         "ON CONFLICT (run_id) DO NOTHING RETURNING id",
-        {rs.meta.run_id, utc_timestamp(), rs.meta.started_at, rs.meta.finished_at, suite, fingerprint,
-         host.value("hostname"), rec.git_commit, rec.git_branch, rs.meta.vbench_version, rs.meta.git_commit,
-         num(int64_t{rs.meta.interrupted}), num(samples), num(failed), rec.source, results_json},
+        {rs.meta.run_id, utc_timestamp(), rs.meta.started_at, rs.meta.finished_at, cols.suite, cols.host_fingerprint,
+         cols.hostname, rec.git_commit, rec.git_branch, rs.meta.vbench_version, rs.meta.git_commit,
+         num(int64_t{rs.meta.interrupted}), num(cols.samples), num(cols.failed_samples), rec.source, results_json},
         fmt::format("store run {}", rs.meta.run_id));
     if (!ins) return ins.error();
     if (ins->rows() == 0) {
