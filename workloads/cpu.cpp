@@ -109,8 +109,8 @@ uint64_t xxh64(const void* data, size_t len, uint64_t seed) {
   return xxh64_inline(static_cast<const unsigned char*>(data), len, seed);
 }
 
-__attribute__((noipa)) uint64_t xxh64_block_chain(const unsigned char* buf, size_t block_size, size_t nblocks,
-                                                  uint64_t count, uint64_t seed) {
+VBENCH_NOIPA uint64_t xxh64_block_chain(const unsigned char* buf, size_t block_size, size_t nblocks, uint64_t count,
+                                        uint64_t seed) {
   size_t b = 0;
   for (uint64_t i = 0; i < count; ++i) {
     seed = xxh64_inline(buf + b * block_size, block_size, seed);
@@ -119,8 +119,7 @@ __attribute__((noipa)) uint64_t xxh64_block_chain(const unsigned char* buf, size
   return seed;
 }
 
-__attribute__((noipa)) void dgemm_tiled(const double* __restrict a, const double* __restrict b, double* __restrict c,
-                                        int n) {
+VBENCH_NOIPA void dgemm_tiled(const double* __restrict a, const double* __restrict b, double* __restrict c, int n) {
   // 64 x 64 tiles: a tile of B (32 KiB) stays in L1/L2 while four rows of C
   // and A stream past it; four rows at a time load each element of B once
   // for four multiply-adds.

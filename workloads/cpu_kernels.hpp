@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "workloads/noipa.hpp"
+
 namespace vbench {
 
 // XXH64 (Yann Collet's xxHash, 64-bit variant) of len bytes at data.

@@ -31,21 +31,20 @@ namespace vbench {
 // gcc -O2/-O3 compiles this loop, here as in STREAM's own stream.c, into a
 // call to memcpy (whose large-copy path may use non-temporal stores). That
 // is left as it is, so that `copy` compares with the STREAM people build.
-__attribute__((noipa)) void stream_copy(double* __restrict c, const double* __restrict a, size_t n) {
+VBENCH_NOIPA void stream_copy(double* __restrict c, const double* __restrict a, size_t n) {
   for (size_t j = 0; j < n; ++j) c[j] = a[j];
 }
 
-__attribute__((noipa)) void stream_scale(double* __restrict b, const double* __restrict c, double scalar, size_t n) {
+VBENCH_NOIPA void stream_scale(double* __restrict b, const double* __restrict c, double scalar, size_t n) {
   for (size_t j = 0; j < n; ++j) b[j] = scalar * c[j];
 }
 
-__attribute__((noipa)) void stream_add(double* __restrict c, const double* __restrict a, const double* __restrict b,
-                                       size_t n) {
+VBENCH_NOIPA void stream_add(double* __restrict c, const double* __restrict a, const double* __restrict b, size_t n) {
   for (size_t j = 0; j < n; ++j) c[j] = a[j] + b[j];
 }
 
-__attribute__((noipa)) void stream_triad(double* __restrict a, const double* __restrict b, const double* __restrict c,
-                                         double scalar, size_t n) {
+VBENCH_NOIPA void stream_triad(double* __restrict a, const double* __restrict b, const double* __restrict c,
+                               double scalar, size_t n) {
   for (size_t j = 0; j < n; ++j) a[j] = b[j] + scalar * c[j];
 }
 
@@ -89,7 +88,7 @@ void link_random_cycle(void* base, size_t slots, size_t slot_bytes, uint32_t* or
   }
 }
 
-__attribute__((noipa)) const void* pointer_chase(const void* p, uint64_t loads) {
+VBENCH_NOIPA const void* pointer_chase(const void* p, uint64_t loads) {
   auto q = static_cast<const void* const*>(p);
 #define VB_HOP q = static_cast<const void* const*>(*q)
   // clang-format off
@@ -103,7 +102,7 @@ __attribute__((noipa)) const void* pointer_chase(const void* p, uint64_t loads) 
   return q;
 }
 
-__attribute__((noipa)) void touch_pages(unsigned char* p, size_t len, size_t stride) {
+VBENCH_NOIPA void touch_pages(unsigned char* p, size_t len, size_t stride) {
   for (size_t off = 0; off < len; off += stride) p[off] = 1;
 }
 

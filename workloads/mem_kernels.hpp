@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "workloads/noipa.hpp"
+
 namespace vbench {
 
 // STREAM's four kernels over elements [0, n) (McCalpin's definitions).
