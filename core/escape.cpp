@@ -219,7 +219,7 @@ std::string csv_defuse(std::string_view s) {
   const char c = s.front();
   if (c != '=' && c != '+' && c != '-' && c != '@' && c != '\t' && c != '\r') return std::string(s);
   // A number is data, not a formula: "-3.5", "+2", "-1e-3", "-inf", "-nan".
-  const std::string text(s);
+  std::string text(s);
   char* end = nullptr;
   errno = 0;
   (void)std::strtod(text.c_str(), &end);

@@ -26,7 +26,7 @@ void remove_dir() { (void)vbench::remove_tree(g_dir); }
 std::string make_dir() {
   char t[] = "/tmp/vbench-fuzz-suite-XXXXXX";
   if (!mkdtemp(t)) std::abort();
-  const std::string d = t;
+  std::string d = t;
   (void)vbench::write_file(d + "/base.toml",
                            "[suite]\nname = \"base\"\nrepetitions = 2\n[env.bare]\n[env.box]\nkind = \"container\"\n"
                            "cpus = 1.5\n[[workload]]\nname = \"cpu.int\"\nduration = \"100ms\"\n[[workload]]\n"

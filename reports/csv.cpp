@@ -10,7 +10,7 @@ namespace vbench {
 std::string csv_field(const std::string& raw) {
   // Text from a results file: no control characters (a CSV is read in
   // terminals and CI logs too), and no formula a spreadsheet would run.
-  const std::string s = csv_defuse(sanitize_text(raw));
+  std::string s = csv_defuse(sanitize_text(raw));
   if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
   std::string o = "\"";
   for (char c : s) {

@@ -26,7 +26,7 @@ std::string value_md(const SummaryRow* r, bool with_ci) {
 
 std::string ratio_md(const SummaryRow* r) {
   if (!r || !r->has_ratio) return "";
-  const std::string t = md(ratio_text(r->ratio));
+  std::string t = md(ratio_text(r->ratio));
   switch (verdict(r->ratio)) {
     case RatioVerdict::Worse:
       return "**" + t + "** ▲";

@@ -150,7 +150,8 @@ std::vector<double> log2_ticks(double lo, double hi, size_t max_ticks) {
   int k1 = static_cast<int>(std::ceil(std::log2(hi) - 1e-9));
   if (k1 <= k0) k1 = k0 + 1;
   int step = 1;
-  while (static_cast<size_t>((k1 - k0 + step - 1) / step + 1) > std::max<size_t>(max_ticks, 2)) step *= 2;
+  const int most = static_cast<int>(std::min<size_t>(std::max<size_t>(max_ticks, 2), 1000));
+  while ((k1 - k0 + step - 1) / step + 1 > most) step *= 2;
   std::vector<double> t;
   int k = k0;
   for (; k < k1; k += step) t.push_back(std::ldexp(1.0, k));

@@ -174,6 +174,9 @@ Status Rtnl::dump(std::vector<char>& msg, const std::string& what, F&& each) {
       return sys_error(fmt::format("netlink {}: receive", what));
     }
     int left = static_cast<int>(n);
+    // NLMSG_OK compares the header's __u32 length with the int it is given:
+    // the kernel's macro, the kernel's types (both bounded by the buffer).
+    // NOLINTNEXTLINE(clang-diagnostic-sign-compare)
     for (auto* r = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(r, left); r = NLMSG_NEXT(r, left)) {
       if (r->nlmsg_seq != seq) continue;
       if (r->nlmsg_type == NLMSG_DONE) return {};

@@ -11,7 +11,9 @@ namespace vbench {
 void TarWriter::header(const std::string& name, char type, unsigned mode, size_t size) {
   char h[512];
   std::memset(h, 0, sizeof h);
-  std::memcpy(h, name.data(), std::min<size_t>(name.size(), 99));
+  // Fixed-width fields: the name's is NUL-padded (h was zeroed, at most 99
+  // bytes go in), the version's is two digits with no NUL, as ustar says.
+  std::memcpy(h, name.data(), std::min<size_t>(name.size(), 99));  // NOLINT(bugprone-not-null-terminated-result)
   std::snprintf(h + 100, 8, "%07o", mode);
   std::snprintf(h + 108, 8, "%07o", 0u);  // uid
   std::snprintf(h + 116, 8, "%07o", 0u);  // gid
@@ -20,7 +22,7 @@ void TarWriter::header(const std::string& name, char type, unsigned mode, size_t
   std::memset(h + 148, ' ', 8);             // checksum field counts as spaces
   h[156] = type;
   std::memcpy(h + 257, "ustar", 6);
-  std::memcpy(h + 263, "00", 2);
+  std::memcpy(h + 263, "00", 2);  // NOLINT(bugprone-not-null-terminated-result)
   unsigned sum = 0;
   for (unsigned char c : h) sum += c;
   std::snprintf(h + 148, 8, "%06o", sum);

@@ -41,7 +41,7 @@ inline std::string chromium_path() {
     size_t colon = dirs.find(':', pos);
     const std::string dir = dirs.substr(pos, colon == std::string::npos ? std::string::npos : colon - pos);
     for (const char* name : {"chromium", "chromium-browser"}) {
-      const std::string p = dir + "/" + name;
+      std::string p = dir + "/" + name;
       if (!dir.empty() && access(p.c_str(), X_OK) == 0) return p;
     }
     if (colon == std::string::npos) break;

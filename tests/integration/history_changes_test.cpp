@@ -35,7 +35,7 @@ std::string make_copy(const nlohmann::json& real, int i, const Target& target, i
       if (i >= step_at && s["workload"] == target.workload && m["name"] == target.metric) v *= 0.9;
       m["value"] = v;
     }
-  const std::string path = fmt::format("{}/{}{:02}.json", dir, tag, i);
+  std::string path = fmt::format("{}/{}{:02}.json", dir, tag, i);
   REQUIRE(vbench::write_file(path, j.dump(1)).ok());
   return path;
 }

@@ -54,10 +54,10 @@ TEST_CASE("type errors in results files exit 2 naming the field", "[hostile][res
       auto j = results_json("vb240501110000-bbbbbb", 100);
       j[nlohmann::json::json_pointer(c.pointer)] = c.value;
       const std::string bad = write(t.path + "/bad.json", j);
-      for (const std::string cmd : {bin + " compare " + good + " " + bad,
-                                    bin + " compare " + bad + " " + good + " --json " + t.path + "/c.json",
-                                    bin + " report " + bad + " -o " + t.path + "/r.html --history" + db,
-                                    bin + " report " + bad, bin + " history add " + bad + db}) {
+      for (const std::string& cmd : {bin + " compare " + good + " " + bad,
+                                     bin + " compare " + bad + " " + good + " --json " + t.path + "/c.json",
+                                     bin + " report " + bad + " -o " + t.path + "/r.html --history" + db,
+                                     bin + " report " + bad, bin + " history add " + bad + db}) {
         auto r = run_command(cmd);
         INFO(cmd);
         INFO(r.out);

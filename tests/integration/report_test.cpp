@@ -242,7 +242,7 @@ TEST_CASE("hostile strings in a results file stay text in Chromium", "[report][c
     m.host = {{"facts", {{{"key", "hostname"}, {"label", "Hostname" + attr}, {"value", "h" + script}}}}};
     m.suite = {{"name", "s" + attr}};
     REQUIRE(log->write_meta(m).ok());
-    vbench::EnvRecord bare{"bare", "bare", "bare", true, "", {}, {}, {}};
+    vbench::EnvRecord bare{"bare", "bare", "bare", true, "", {}, {}, {}, {}};
     vbench::EnvRecord guest{"kvm",
                             "kvm",
                             "kvm" + attr,
@@ -250,7 +250,8 @@ TEST_CASE("hostile strings in a results file stay text in Chromium", "[report][c
                             "",
                             {{"boot_s", 3.2, "s", vbench::Better::Lower}},
                             {{"guest", {{"hostname", script}}}},
-                            {"guest said " + script}};
+                            {"guest said " + script},
+                            {}};
     REQUIRE(log->write_env(bare).ok());
     REQUIRE(log->write_env(guest).ok());
     for (int i = 0; i < 3; ++i)

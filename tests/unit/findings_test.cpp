@@ -47,13 +47,14 @@ ResultSet comparison() {
       {"name", "t"},
       {"workloads",
        {{{"name", "cpu.int"}}, {{"name", "net.tcp_stream"}}, {{"name", "net.tcp_rr"}}, {{"name", "os.syscall"}}}}};
-  rs.envs = {EnvRecord{"bare", "bare", "bare", true, "", {{"start_s", 0.003, "s", Better::Lower}}, {}, {}},
+  rs.envs = {EnvRecord{"bare", "bare", "bare", true, "", {{"start_s", 0.003, "s", Better::Lower}}, {}, {}, {}},
              EnvRecord{"container",
                        "container",
                        "container",
                        true,
                        "",
                        {{"start_s", 0.012, "s", Better::Lower}, {"teardown_s", 0.04, "s", Better::Lower}},
+                       {},
                        {},
                        {}}};
   for (int i = 0; i < 8; ++i) {
@@ -335,7 +336,7 @@ TEST_CASE("counters per operation from the medians of a run", "[findings][counte
   ResultSet rs;
   rs.meta.run_id = "vb261201000000-fffff1";
   rs.meta.baseline_env = "bare";
-  rs.envs = {EnvRecord{"bare", "bare", "bare", true, "", {}, {}, {}}};
+  rs.envs = {EnvRecord{"bare", "bare", "bare", true, "", {}, {}, {}, {}}};
   for (int i = 0; i < 3; ++i) {
     Sample s = sample("bare", "net.tcp_rr", i, {{"tps", 1000, "trans/s", Better::Higher}});
     auto reading = [](const std::string& name, std::optional<double> v) {

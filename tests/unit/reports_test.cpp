@@ -55,7 +55,7 @@ ResultSet hostile_results() {
                   {"fingerprint", "abc"}};
   rs.meta.suite = {{"name", "suite<b>x</b>"},
                    {"workloads", {{{"name", "cpu.int"}, {"param_sets", {{{"duration", 0.3}}}}}}}};
-  EnvRecord bare{"bare", "bare", "bare", true, "", {{"start_s", 0.003, "s", Better::Lower}}, {}, {}};
+  EnvRecord bare{"bare", "bare", "bare", true, "", {{"start_s", 0.003, "s", Better::Lower}}, {}, {}, {}};
   EnvRecord hostile{"c",
                     "container",
                     "con" + kHostileImg,
@@ -63,8 +63,9 @@ ResultSet hostile_results() {
                     "",
                     {{"start_s", 0.02, "s", Better::Lower}},
                     {{"note", kHostileScript}, {"list", {"a", kHostileImg}}},
-                    {"env warning " + kHostileScript}};
-  EnvRecord dead{"kvm", "kvm", "kvm[tcg]", false, "QEMU said " + kHostileScript, {}, {{"accel", "tcg"}}, {}};
+                    {"env warning " + kHostileScript},
+                    {}};
+  EnvRecord dead{"kvm", "kvm", "kvm[tcg]", false, "QEMU said " + kHostileScript, {}, {{"accel", "tcg"}}, {}, {}};
   rs.envs = {bare, hostile, dead};
   const std::string c = hostile.label;
   for (int i = 0; i < 5; ++i) {
@@ -323,9 +324,9 @@ TEST_CASE("a Markdown report too long for a PR comment keeps its legend and warn
           "[reports][markdown]") {
   ResultSet rs;
   rs.meta.baseline_env = "bare";
-  EnvRecord bare{"bare", "bare", "bare", true, "", {}, {}, {}};
+  EnvRecord bare{"bare", "bare", "bare", true, "", {}, {}, {}, {}};
   // A guest can put anything in an error: 100 kB of it must not crowd out the table.
-  EnvRecord kvm{"kvm", "kvm", "kvm", false, std::string(100000, 'x'), {}, {}, {}};
+  EnvRecord kvm{"kvm", "kvm", "kvm", false, std::string(100000, 'x'), {}, {}, {}, {}};
   rs.envs = {bare, kvm};
   for (int i = 0; i < 3; ++i)
     for (int m = 0; m < 2000; ++m)

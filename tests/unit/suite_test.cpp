@@ -73,7 +73,7 @@ struct TempDir {
   }
   ~TempDir() { (void)remove_tree(path); }
   std::string write(const std::string& name, const std::string& text) const {
-    const std::string p = path + "/" + name;
+    std::string p = path + "/" + name;
     REQUIRE(write_file(p, text).ok());
     return p;
   }

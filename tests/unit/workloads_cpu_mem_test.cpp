@@ -260,7 +260,7 @@ TEST_CASE("mem.latency reports one ns metric per working set", "[workloads][mem]
 
 TEST_CASE("mem.pagefault counts one fault per 4 KiB page", "[workloads][mem]") {
   const long page = sysconf(_SC_PAGESIZE);
-  const double pages = static_cast<double>((16 << 20) / page);
+  const double pages = static_cast<double>(16 << 20) / static_cast<double>(page);
   Sample s = run("mem.pagefault", {{"size", "16MiB"}});
   INFO(s.error);
   REQUIRE(s.ok);
@@ -275,7 +275,7 @@ TEST_CASE("mem.pagefault counts one fault per 4 KiB page", "[workloads][mem]") {
 
 TEST_CASE("mem.pagefault with thp reports what the kernel did", "[workloads][mem]") {
   const long page = sysconf(_SC_PAGESIZE);
-  const double pages = static_cast<double>((16 << 20) / page);
+  const double pages = static_cast<double>(16 << 20) / static_cast<double>(page);
   Sample s = run("mem.pagefault", {{"size", "16MiB"}, {"thp", true}});
   INFO(s.error);
   REQUIRE(s.ok);
