@@ -251,9 +251,12 @@ Result<Comparison> compare_runs(const ResultSet& base, const ResultSet& current,
     r.metric = metric;
     r.unit = cell.unit;
     r.source = cell.source;
-    r.gates = metric_gates(cell.source, metric, suite_cmp->gate);
+    r.gates = metric_gates(cell.source, metric);
     for (size_t g = 0; g < gate_used.size(); ++g)
-      if (gate_matches(suite_cmp->gate[g], metric)) gate_used[g] = true;
+      if (gate_matches(suite_cmp->gate[g], metric)) {
+        gate_used[g] = true;
+        r.gates = true;  // a diagnostic the suite made gate
+      }
     r.better = cell.better;
     r.threshold = threshold_for(*suite_cmp, workload, metric, out.threshold);
     judge(r, bi->second.values, cell.values, seed + 7 * row_index++, opts.min_samples);

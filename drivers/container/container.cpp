@@ -443,8 +443,8 @@ class ContainerSession : public Session {
                         {"rootfs", cfg_.rootfs == RootfsKind::Overlay ? "overlay (layers in " + rec_.rootfs_dir + ")"
                                                                       : std::string("tmpfs, read-only")},
                         {"namespaces", {"mnt", "pid", "net", "uts", "ipc", "cgroup"}},
-                        {"seccomp", cfg_.seccomp == SeccompMode::DockerDefault ? "docker-default" : "none"},
-                        {"capabilities", cfg_.capabilities == CapabilitySet::DockerDefault ? "docker-default" : "all"},
+                        {"seccomp", std::string(name_of(kSeccompModes, cfg_.seccomp))},
+                        {"capabilities", std::string(name_of(kCapabilitySets, cfg_.capabilities))},
                         {"no_new_privs", cfg_.no_new_privs}};
     if (cfg_.userns) j["namespaces"].push_back("user");
     if (init_pid_ > 0) j["init_pid"] = init_pid_;  // in the host's PID namespace
