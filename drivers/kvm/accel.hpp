@@ -28,8 +28,8 @@ inline constexpr Choices<Accel, 3> kAccels{{{"auto", Accel::Auto}, {"kvm", Accel
 inline std::string_view to_string(Accel a) { return name_of(kAccels, a); }
 
 struct AccelChoice {
-  Accel accel = Accel::Tcg;  // Kvm or Tcg
-  std::string reason;        // why this one
+  Accel accel = Accel::Auto;  // Kvm or Tcg once choose_accel has decided; Auto before
+  std::string reason;         // why this one
   bool emulated() const { return accel == Accel::Tcg; }
 };
 
