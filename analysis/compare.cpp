@@ -11,6 +11,7 @@
 #include <tuple>
 
 #include "analysis/summary.hpp"
+#include "core/escape.hpp"
 #include "core/host_load.hpp"
 #include "model/hostinfo.hpp"
 
@@ -161,6 +162,20 @@ bool gate_matches(const std::string& pattern, const std::string& metric) {
   if (!pattern.empty() && pattern.back() == '*')
     return metric.compare(0, pattern.size() - 1, pattern, 0, pattern.size() - 1) == 0;
   return pattern == metric;
+}
+
+std::string gate_entry_error(const std::string& entry) {
+  const bool bad_char =
+      std::any_of(entry.begin(), entry.end(), [](unsigned char ch) { return ch <= ' ' || ch == 0x7f; });
+  const size_t star = entry.find('*');
+  if (entry.empty() || entry.size() > kMaxGateEntryLength || bad_char ||
+      (star != std::string::npos && star + 1 != entry.size()))
+    return fmt::format(
+        "`{}` is not a metric name (a name as results show it, such as cgroup.memory_peak, "
+        "or a prefix ending in `*`, such as cgroup.*; at most {} characters)",
+        terminal_safe(entry.substr(0, kMaxGateEntryLength)), kMaxGateEntryLength);
+  if (entry == kForeignCpusMetric) return fmt::format("`{}` is a condition of the host, never judged", entry);
+  return {};
 }
 
 bool metric_gates(const std::string& source, const std::string& metric, const std::vector<std::string>& gate) {
@@ -378,10 +393,9 @@ Result<SuiteCompare> suite_compare_from_json(const nlohmann::json& suite) {
     if (!g.is_array() || g.size() > kMaxGateEntries)
       return make_error("suite compare.gate must be an array of at most {} metric names", kMaxGateEntries);
     for (const auto& e : g) {
-      if (!e.is_string() || e.get_ref<const std::string&>().empty() ||
-          e.get_ref<const std::string&>().size() > kMaxGateEntryLength)
-        return make_error("suite compare.gate: each entry must be a metric name of 1 to {} characters",
-                          kMaxGateEntryLength);
+      if (!e.is_string()) return make_error("suite compare.gate: each entry must be a string");
+      if (std::string why = gate_entry_error(e.get_ref<const std::string&>()); !why.empty())
+        return make_error("suite compare.gate: {}", why);
       c.gate.push_back(e.get<std::string>());
     }
   }

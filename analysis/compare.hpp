@@ -58,6 +58,9 @@ bool metric_gates(const std::string& source, const std::string& metric, const st
 bool gate_matches(const std::string& pattern, const std::string& metric);
 inline constexpr size_t kMaxGateEntries = 256;
 inline constexpr size_t kMaxGateEntryLength = 128;
+// Why `entry` cannot be a [compare] gate entry, or "" when it can: one test
+// for the suite loader and for a results file's recorded list.
+std::string gate_entry_error(const std::string& entry);
 
 // A suite's [compare]; thresholds are fractions (0.03 for "3%"). Unset values fall back
 // to the command line's or compare's defaults.

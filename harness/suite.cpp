@@ -682,16 +682,8 @@ void Loader::read_gate(Diagnostics& d, const toml::node& n, SuiteCompare& c) {
       continue;
     }
     const std::string& name = str->get();
-    const bool bad_char =
-        std::any_of(name.begin(), name.end(), [](unsigned char ch) { return ch <= ' ' || ch == 0x7f; });
-    const size_t star = name.find('*');
-    if (name.empty() || name.size() > kMaxGateEntryLength || bad_char ||
-        (star != std::string::npos && star + 1 != name.size()))
-      d.at(e.source(), fmt::format("`gate`: `{}` is not a metric name (a name as results show it, such as "
-                                   "cgroup.memory_peak, or a prefix ending in `*`, such as cgroup.*)",
-                                   terminal_safe(name)));
-    else if (name == kForeignCpusMetric)
-      d.at(e.source(), fmt::format("`gate`: `{}` is a condition of the host, never judged", name));
+    if (std::string why = gate_entry_error(name); !why.empty())
+      d.at(e.source(), "`gate`: " + why);
     else
       c.gate.push_back(name);
   }

@@ -7,6 +7,7 @@
 
 #include "compare_fixtures.hpp"
 #include "core/escape.hpp"
+#include "core/host_load.hpp"
 #include "reports/compare_formats.hpp"
 #include "reports/format.hpp"
 
@@ -166,9 +167,11 @@ TEST_CASE("compare: counters and cgroup statistics are diagnostics: shown, never
   }
   SECTION("a hostile gate list in a results file is refused") {
     auto a = run("vbA", 100, 500, 10, 1e6, 100), b = run("vbB", 100, 500, 10, 1e6, 100);
-    for (const nlohmann::json& bad : {nlohmann::json("cgroup.*"), nlohmann::json({1}), nlohmann::json({""}),
-                                      nlohmann::json({std::string(kMaxGateEntryLength + 1, 'x')}),
-                                      nlohmann::json(std::vector<std::string>(kMaxGateEntries + 1, "x"))}) {
+    for (const nlohmann::json& bad :
+         {nlohmann::json("cgroup.*"), nlohmann::json({1}), nlohmann::json({""}),
+          nlohmann::json({std::string(kMaxGateEntryLength + 1, 'x')}),
+          nlohmann::json(std::vector<std::string>(kMaxGateEntries + 1, "x")), nlohmann::json({"cgroup.*.peak"}),
+          nlohmann::json({"page\x1b[2Jfaults"}), nlohmann::json({std::string(kForeignCpusMetric)})}) {
       CAPTURE(bad.dump().substr(0, 80));
       b.meta.suite["compare"] = {{"gate", bad}};
       auto c = compare_runs(a, b, {});

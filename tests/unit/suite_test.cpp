@@ -632,7 +632,7 @@ mem.bandwidth.triad = "1%"
          "t.toml:4:24: `gate`: a metric name must be a string, not an integer"},
         {"gate: a star inside", w + "[compare]\ngate = [\"cgroup.*.peak\"]\n",
          "t.toml:4:9: `gate`: `cgroup.*.peak` is not a metric name (a name as results show it, such as "
-         "cgroup.memory_peak, or a prefix ending in `*`, such as cgroup.*)"},
+         "cgroup.memory_peak, or a prefix ending in `*`, such as cgroup.*; at most 128 characters)"},
         {"gate: foreign_cpus", w + "[compare]\ngate = [\"foreign_cpus\"]\n",
          "t.toml:4:9: `gate`: `foreign_cpus` is a condition of the host, never judged"},
         {"compare not a table", "compare = 1\n" + w,
