@@ -142,6 +142,37 @@ void add_rate_and_latency(WorkloadOutput& out, const char* rate_name, const char
   out.add_latency("", std::move(h));
 }
 
+// tcp_rr's and tcp_crr's measurement: warm-up transactions, then one
+// transaction after another until `duration` or `max_count`, each one's
+// time from the end of the one before (back to back: no gaps to leave out).
+template <typename Transact>
+Result<WorkloadOutput> measure_transactions(WorkloadContext& ctx, double duration, uint64_t max_count,
+                                            Transact& transact) {
+  for (int i = 0; i < kWarmupTransactions; ++i)
+    if (auto s = transact(); !s) return s.error();
+
+  Histogram h;
+  uint64_t count = 0;
+  Status status;
+  ctx.region_begin();
+  const uint64_t t_start = now_ns(), deadline = deadline_after(t_start, duration);
+  uint64_t t_prev = t_start;
+  while (count < max_count && !ctx.stopping()) {
+    if (!(status = transact())) break;
+    const uint64_t t = now_ns();
+    h.record(t - t_prev);
+    t_prev = t;
+    ++count;
+    if (t >= deadline) break;
+  }
+  ctx.region_end();
+  if (!status) return status.error();
+  if (count == 0) return make_error("no transaction completed");
+  WorkloadOutput out;
+  add_rate_and_latency(out, "tps", "trans/s", count, t_prev - t_start, std::move(h));
+  return out;
+}
+
 // ---------------------------------------------------------------------------
 // net.tcp_stream
 //
@@ -268,29 +299,7 @@ Result<WorkloadOutput> run_tcp_rr(WorkloadContext& ctx) {
     if (auto s = send_all(fd, request.data(), request.size(), *peer); !s) return s;
     return recv_all(fd, response.data(), response.size(), *peer);
   };
-  for (int i = 0; i < kWarmupTransactions; ++i)
-    if (auto s = transact(); !s) return s.error();
-
-  Histogram h;
-  uint64_t count = 0;
-  Status status;
-  ctx.region_begin();
-  const uint64_t t_start = now_ns(), deadline = deadline_after(t_start, duration);
-  uint64_t t_prev = t_start;
-  while (count < kMaxTransactions && !ctx.stopping()) {
-    if (!(status = transact())) break;
-    const uint64_t t = now_ns();
-    h.record(t - t_prev);
-    t_prev = t;
-    ++count;
-    if (t >= deadline) break;
-  }
-  ctx.region_end();
-  if (!status) return status.error();
-  if (count == 0) return make_error("no transaction completed");
-  WorkloadOutput out;
-  add_rate_and_latency(out, "tps", "trans/s", count, t_prev - t_start, std::move(h));
-  return out;
+  return measure_transactions(ctx, duration, kMaxTransactions, transact);
 }
 
 // ---------------------------------------------------------------------------
@@ -337,29 +346,7 @@ Result<WorkloadOutput> run_tcp_crr(WorkloadContext& ctx) {
     if (auto s = send_all(fd.get(), request.data(), request.size(), *peer); !s) return s;
     return recv_all(fd.get(), response.data(), response.size(), *peer);
   };
-  for (int i = 0; i < kWarmupTransactions; ++i)
-    if (auto s = transact(); !s) return s.error();
-
-  Histogram h;
-  uint64_t count = 0;
-  Status status;
-  ctx.region_begin();
-  const uint64_t t_start = now_ns(), deadline = deadline_after(t_start, duration);
-  uint64_t t_prev = t_start;
-  while (count < kMaxConnects && !ctx.stopping()) {
-    if (!(status = transact())) break;
-    const uint64_t t = now_ns();
-    h.record(t - t_prev);
-    t_prev = t;
-    ++count;
-    if (t >= deadline) break;
-  }
-  ctx.region_end();
-  if (!status) return status.error();
-  if (count == 0) return make_error("no transaction completed");
-  WorkloadOutput out;
-  add_rate_and_latency(out, "tps", "trans/s", count, t_prev - t_start, std::move(h));
-  return out;
+  return measure_transactions(ctx, duration, kMaxConnects, transact);
 }
 
 // ---------------------------------------------------------------------------
