@@ -14,6 +14,7 @@
 #include "core/choice.hpp"
 #include "core/clock.hpp"
 #include "core/fs.hpp"
+#include "core/json.hpp"
 #include "core/resolve.hpp"
 #include "core/runstate.hpp"
 #include "core/sha256.hpp"
@@ -101,33 +102,37 @@ std::string self_owner() {
   return self ? to_string(*self) : "";
 }
 
-// The error line a JSON progress stream (images/create) ends with, if any.
-std::string stream_error(const std::string& body) {
+// Each line of a JSON progress stream (images/create, images/load) that
+// is a JSON object, in order; other lines are skipped.
+template <typename F>
+void for_each_stream_object(const std::string& body, F f) {
   size_t pos = 0;
   while (pos < body.size()) {
     size_t nl = body.find('\n', pos);
     if (nl == std::string::npos) nl = body.size();
-    auto j = nlohmann::json::parse(body.substr(pos, nl - pos), nullptr, false);
+    auto j = parse_json(std::string_view(body).substr(pos, nl - pos));
     pos = nl + 1;
-    if (j.is_object() && j.contains("error") && j["error"].is_string()) return j["error"].get<std::string>();
+    if (j && j->is_object()) f(*j);
   }
-  return "";
+}
+
+// The error line a JSON progress stream ends with, if any.
+std::string stream_error(const std::string& body) {
+  std::string error;
+  for_each_stream_object(body, [&](const nlohmann::json& j) {
+    if (error.empty() && j.contains("error") && j["error"].is_string()) error = j["error"].get<std::string>();
+  });
+  return error;
 }
 
 // The image id an import stream reports ({"status":"sha256:..."}), if any.
 std::string imported_id(const std::string& body) {
-  size_t pos = 0;
   std::string id;
-  while (pos < body.size()) {
-    size_t nl = body.find('\n', pos);
-    if (nl == std::string::npos) nl = body.size();
-    auto j = nlohmann::json::parse(body.substr(pos, nl - pos), nullptr, false);
-    pos = nl + 1;
-    if (j.is_object() && j.contains("status") && j["status"].is_string()) {
-      const std::string st = j["status"].get<std::string>();
-      if (st.rfind("sha256:", 0) == 0 && st.size() == 71) id = st;
-    }
-  }
+  for_each_stream_object(body, [&](const nlohmann::json& j) {
+    if (!j.contains("status") || !j["status"].is_string()) return;
+    const std::string& st = j["status"].get_ref<const std::string&>();
+    if (st.rfind("sha256:", 0) == 0 && st.size() == 71) id = st;
+  });
   return id;
 }
 

@@ -10,6 +10,7 @@
 
 #include "core/clock.hpp"
 #include "core/fs.hpp"
+#include "core/json.hpp"
 
 namespace vbench {
 namespace {
@@ -138,8 +139,14 @@ Result<nlohmann::json> UnixHttpClient::call(const std::string& method, const std
   if (!r) return r.error();
   nlohmann::json j = nullptr;
   if (!r->body.empty()) {
-    j = nlohmann::json::parse(r->body, nullptr, false);
-    if (j.is_discarded()) j = r->body;  // plain text (e.g. "OK" from /_ping)
+    // Bounded like every reply vbench reads (the body already is, by request's max_reply).
+    auto parsed = parse_json(r->body, JsonLimits{r->body.size(), 64});
+    if (parsed)
+      j = std::move(*parsed);
+    else if (is_syntax_error(parsed.error()))
+      j = r->body;  // plain text (e.g. "OK" from /_ping)
+    else
+      return parsed.error().context(fmt::format("{} {}: reply", method, target));
   }
   if (r->status < 200 || r->status > 299) {
     std::string msg = j.is_object() && j.contains("message") && j["message"].is_string()
