@@ -16,11 +16,12 @@ struct AgentProcess {
   AgentProcess() {
     int sv[2];
     REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+    const std::string agent = vbtest::agent_bin();  // before fork: the child only execs
     pid = fork();
     if (pid == 0) {
       dup2(sv[1], 0);
       dup2(sv[1], 1);
-      execl(VBENCH_AGENT_BIN, VBENCH_AGENT_BIN, "agent", static_cast<char*>(nullptr));
+      execl(agent.c_str(), agent.c_str(), "agent", static_cast<char*>(nullptr));
       _exit(127);
     }
     close(sv[1]);
@@ -92,14 +93,14 @@ TEST_CASE("agent survives an over-long line", "[agent]") {
 }
 
 TEST_CASE("vbench-agent run by hand prints a JSON sample", "[agent]") {
-  auto r = vbtest::run_command(std::string(VBENCH_AGENT_BIN) + " run os.syscall --param duration=0.1 --json");
+  auto r = vbtest::run_command(vbtest::agent_bin() + " run os.syscall --param duration=0.1 --json");
   INFO(r.out);
   REQUIRE(r.exit_code == 0);
   auto j = nlohmann::json::parse(r.out, nullptr, false);
   REQUIRE(j.is_object());
   CHECK(j["ok"] == true);
   CHECK(j["metrics"][0]["name"] == "ns_per_call");
-  auto bad = vbtest::run_command(std::string(VBENCH_AGENT_BIN) + " run os.syscall --param nope=1");
+  auto bad = vbtest::run_command(vbtest::agent_bin() + " run os.syscall --param nope=1");
   CHECK(bad.exit_code == 2);
   CHECK(bad.out.find("nope") != std::string::npos);
 }

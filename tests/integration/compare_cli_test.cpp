@@ -157,9 +157,9 @@ void check_history_cli(const TempDir& t, const std::string& db_uri) {
   CHECK(r.exit_code == 2);
   CHECK(r.out.find("already in the history (as #1) with other results") != std::string::npos);
   // Without --commit the checkout here says (the test runs in the source tree).
-  r = run_command("cd " VBENCH_SOURCE_DIR " && " + bin + " history add " + b + db);
+  r = run_command("cd " + source_dir() + " && " + bin + " history add " + b + db);
   REQUIRE(r.exit_code == 0);
-  const std::string head = run_command("git -C " VBENCH_SOURCE_DIR " rev-parse HEAD").out.substr(0, 12);
+  const std::string head = run_command("git -C " + source_dir() + " rev-parse HEAD").out.substr(0, 12);
   CHECK(r.out.find("commit " + head) != std::string::npos);
 
   r = run_command(bin + " history baseline set main vb240501100000" + db);

@@ -48,7 +48,7 @@ TEST_CASE("vbench run --suite smoke --env bare writes jsonl, json and csv with e
     CHECK(csv->find(metric) != std::string::npos);
   // The run names the commit the binary was built from (stamped at build
   // time, not when CMake was configured).
-  auto head = run_command("git -C " VBENCH_SOURCE_DIR " rev-parse --short=12 HEAD");
+  auto head = run_command("git -C " + source_dir() + " rev-parse --short=12 HEAD");
   if (head.exit_code == 0) {
     const std::string commit = head.out.substr(0, head.out.find_first_of("\r\n"));
     INFO("results: " << rs->meta.git_commit << ", source tree: " << commit);

@@ -38,8 +38,12 @@ inline CommandResult run_command(const std::string& cmd) {
   return r;
 }
 
-inline std::string vbench_bin() { return VBENCH_BIN; }
-inline std::string agent_bin() { return VBENCH_AGENT_BIN; }
+// Where this build put the programs, and the source tree: defined in
+// paths.cpp alone, the one file compiled with these paths (ccache then
+// serves every other test file to a checkout in another directory).
+std::string vbench_bin();
+std::string agent_bin();
+std::string source_dir();
 
 // A fresh temp directory, removed at scope exit.
 struct TempDir {
